@@ -11,11 +11,17 @@
  *   handler rejected, or whose member died, is handed out again (at-least-once). A partition is
  *   processed sequentially: the next record of a partition is not handed out before the previous
  *   one's handler resolved. Handlers must be idempotent (de-duplicate by message id).
+ *   A group seen for the first time starts from the latest position; after that it resumes from its
+ *   committed position, so records published while it had no live member are handled when one
+ *   subscribes (within the driver's retention).
  * - Broadcast (no `group`): every subscriber receives every record published after its
- *   `subscribe` resolved (from the latest position), in per-key order; nothing is committed, and a
- *   handler rejection is logged and skipped (broadcast consumers are gateways that fill gaps from
- *   history, not from the bus).
- * - `close()` on a subscription resolves after in-flight handlers finished; no handler runs after.
+ *   `subscribe` resolved (from the latest position), in per-key order, one record of a partition at
+ *   a time; nothing is committed, and a handler rejection is logged and skipped (broadcast consumers
+ *   are gateways that fill gaps from history, not from the bus).
+ * - `close()` on a subscription resolves after in-flight handlers finished (a group member's handled
+ *   records stay committed); no handler runs after. It is idempotent.
+ * - `close()` on the bus closes every subscription as above; later `publish` and `subscribe` calls
+ *   reject. It is idempotent.
  */
 export interface BusRecord {
   topic: string;

@@ -7,7 +7,8 @@
  *   others get `pending` until it completes, then `done` with the stored result.
  * - A claim not completed or released within `ttlMs` lapses (the claimer died), and the key can be
  *   claimed again. A completed result is kept `ttlMs` after `complete`.
- * - `release` drops a claim (the request failed) so a retry can claim again.
+ * - `release` drops a claim (the request failed) so a retry can claim again; it leaves a completed
+ *   result in place (a late release must not reopen a key whose request succeeded).
  */
 export type ClaimResult = { status: 'claimed' } | { status: 'pending' } | { status: 'done'; result: string };
 

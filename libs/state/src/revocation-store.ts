@@ -2,7 +2,8 @@
  * RevocationStore: revoked token ids and per-user "tokens issued before T are revoked" marks.
  * Guarantees (libs/testing `revocationStoreContract`): a revocation is visible to every reader
  * once the call resolved, and is forgotten after `ttlMs` (set it to the token's remaining
- * lifetime: an expired token is refused anyway). Apps are independent.
+ * lifetime: an expired token is refused anyway). Revoking again never weakens a revocation: the
+ * user mark only moves later, and an entry's expiry only moves later. Apps are independent.
  */
 export interface RevocationStore {
   revokeToken(appId: string, jti: string, ttlMs: number): Promise<void>;

@@ -1,0 +1,542 @@
+#!/usr/bin/env node
+// Herald benchmark orchestrator (`npm run bench`; method and results in docs/benchmarks.md).
+//
+// For every target (ref-naive, ref-framed, herald) and subscriber count (1k, 10k) it:
+//   1. starts the server pinned to core 0 and waits for its ready line (the server picks its port);
+//   2. measures idle memory: RSS after a forced GC before and after all subscribers connected;
+//   3. connects the subscribers from load-generator processes pinned to core 1 (≤ 5k per process,
+//      each from its own source address 127.0.0.2, .3, …) plus the publisher's probe subscriber;
+//   4. runs two publish phases, each a warm-up then a measured window:
+//      fixed     — 50,000 deliveries/s offered (50,000 / subscribers publications per second),
+//      saturated — as fast as the server delivers (bounded in-flight window);
+//   5. reports deliveries/s, server CPU per delivery, publish-to-deliver latency percentiles,
+//      delivered %, and the load generators' own CPU (a warning if they may be the bottleneck).
+//
+// Flags: --quick (1k subscribers, short phases), --targets a,b,c, --subs 1000,10000,
+//        --warmup S, --measure S, --per-proc N, --offered N (deliveries/s), --window N (deliveries
+//        in flight when saturated). Every loop and wait below is bounded in count or time.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { getTarget } from './targets/index.mjs';
+import { Histogram, cpuSeconds, nowUs, rssBytes, sleep, sleepUntil } from './lib/common.mjs';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    targets: { type: 'string', default: 'ref-naive,ref-framed,herald' },
+    subs: { type: 'string' },
+    warmup: { type: 'string' },
+    measure: { type: 'string' },
+    'per-proc': { type: 'string', default: '5000' },
+    offered: { type: 'string', default: '50000' },
+    window: { type: 'string', default: '40000' },
+  },
+});
+
+const opts = {
+  targets: flags.targets.split(',').map((s) => s.trim()).filter(Boolean),
+  subs: (flags.subs ?? (flags.quick ? '1000' : '1000,10000')).split(',').map(Number),
+  warmupS: Number(flags.warmup ?? (flags.quick ? 1 : 2)),
+  measureS: Number(flags.measure ?? (flags.quick ? 3 : 10)),
+  perProc: Number(flags['per-proc']),
+  offered: Number(flags.offered),
+  windowDeliveries: Number(flags.window),
+  idleS: flags.quick ? 2 : 3,
+};
+for (const name of opts.targets) getTarget(name); // fail fast on a typo
+if (opts.subs.some((n) => !Number.isInteger(n) || n < 2 || n > 100_000)) throw new Error('bad --subs');
+if (!(opts.perProc >= 100 && opts.perProc <= 15_000)) throw new Error('--per-proc must be 100..15000');
+
+// ---------------------------------------------------------------------------------------------
+// Machine and CPU pinning
+// ---------------------------------------------------------------------------------------------
+
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    return os.cpus().length >= 2;
+  } catch {
+    return false;
+  }
+})();
+const SERVER_CORE = '0';
+const LOADGEN_CORE = '1';
+
+/** Command + args that run `node <nodeArgs…>` on the given core (unpinned without taskset). */
+function nodeCommand(core, nodeArgs) {
+  return hasTaskset
+    ? ['taskset', ['-c', core, process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
+}
+
+function machineInfo() {
+  const lscpu = (() => {
+    try {
+      return /^Model name:\s*(.+)$/m.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1];
+    } catch {
+      return undefined;
+    }
+  })();
+  const osRelease = (() => {
+    try {
+      return /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+    } catch {
+      return undefined;
+    }
+  })();
+  return {
+    cpus: os.cpus().length,
+    cpuModel: lscpu ?? os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: osRelease ?? os.type(),
+    kernel: os.release(),
+    node: process.version,
+    pinned: hasTaskset
+      ? `server on core ${SERVER_CORE}; load generators, publisher and orchestrator on core ${LOADGEN_CORE}`
+      : 'unpinned (taskset unavailable or a single core): servers and load generators share the CPUs',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------------------------
+
+const children = new Set(); // every process we started, killed by pid on exit
+
+/** A load-generator or publisher process on the load-generator core, spoken to over IPC. */
+function spawnWorker(script) {
+  const [cmd, args] = nodeCommand(LOADGEN_CORE, [`${benchDir}${script}`]);
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  const waiters = [];
+  proc.on('message', (msg) => {
+    const i = waiters.findIndex((w) => w.type === msg.type);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
+    else if (msg.type !== 'progress') console.warn(`  ! unexpected ${script} message ${msg.type}`);
+    if (msg.type === 'progress') proc.lastProgress = msg;
+  });
+  proc.on('exit', (code) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${script} exited (${code})`));
+  });
+  proc.next = (type, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script}: no "${type}" in ${timeoutMs} ms`)), timeoutMs);
+      waiters.push({
+        type,
+        resolve: (m) => (clearTimeout(timer), resolve(m)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+    });
+  proc.call = (msg, replyType, timeoutMs = 30_000) => {
+    const p = proc.next(replyType, timeoutMs);
+    proc.send(msg);
+    return p;
+  };
+  return proc;
+}
+
+/** Starts the target's server on the server core; resolves once it printed its port. */
+async function startServer(target, ctx) {
+  const spec = target.server(ctx);
+  // --inspect on loopback port 0: how the orchestrator forces GC and reads heap statistics the
+  // same way for every target, including one (Herald) that has no endpoint for it.
+  const [cmd, args] = nodeCommand(SERVER_CORE, [
+    '--expose-gc',
+    '--inspect=127.0.0.1:0',
+    spec.script,
+    ...(spec.args ?? []),
+  ]);
+  const proc = spawn(cmd, args, {
+    cwd: spec.cwd ?? benchDir,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(proc);
+  const tail = []; // last output lines, shown if the server fails
+  const remember = (line) => (tail.push(line), tail.length > 30 && tail.shift());
+  let port, inspectorUrl;
+  const ready = new Promise((resolve, reject) => {
+    const check = () => port && inspectorUrl && resolve();
+    lines(proc.stdout, (line) => {
+      remember(line);
+      port ??= target.readyPort(line);
+      check();
+    });
+    lines(proc.stderr, (line) => {
+      remember(line);
+      inspectorUrl ??= /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line)?.[1];
+      check();
+    });
+    proc.on('exit', (code, sig) => {
+      children.delete(proc);
+      reject(new Error(`${target.name} exited (${code ?? sig}) before it was ready:\n${tail.join('\n')}`));
+    });
+    setTimeout(() => reject(new Error(`${target.name}: not ready in 60 s:\n${tail.join('\n')}`)), 60_000);
+  });
+  try {
+    await ready;
+  } catch (err) {
+    await stopProcess(proc);
+    throw err;
+  }
+  return { proc, pid: proc.pid, port, inspectorUrl, tail };
+}
+
+function lines(stream, onLine) {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    if (buf.length > 1e6) buf = ''; // a runaway line without newline: drop it
+  });
+}
+
+/** SIGTERM, then SIGKILL after a grace period; by pid, only processes we started. */
+async function stopProcess(proc, graceMs = 5000) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill('SIGTERM');
+  if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) return;
+  proc.kill('SIGKILL');
+  await Promise.race([exited, sleep(2000)]);
+}
+
+/** A Chrome DevTools Protocol session on the server's inspector (loopback only). */
+async function openInspector(url) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  let id = 0;
+  const pending = new Map();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(data);
+    const p = pending.get(msg.id);
+    if (p) pending.delete(msg.id), msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result);
+  });
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`inspector ${method}: timeout`)), 30_000);
+      pending.set(++id, {
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { call, close: () => ws.close() };
+}
+
+/** Full GC (twice: the second collects what the first's finalizers released), then RSS and heap. */
+async function measureMemory(server) {
+  const inspector = await openInspector(server.inspectorUrl);
+  try {
+    await inspector.call('HeapProfiler.collectGarbage');
+    await inspector.call('HeapProfiler.collectGarbage');
+    await sleep(500);
+    const r = await inspector.call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    });
+    const mu = JSON.parse(r.result.value);
+    return { rss: rssBytes(server.pid), heapUsed: mu.heapUsed, external: mu.external };
+  } finally {
+    inspector.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One scenario: one server, N subscribers, both publish phases
+// ---------------------------------------------------------------------------------------------
+
+const log = (s) => console.log(s);
+const fmt = (n, d = 0) => (n == null || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+
+async function runScenario(target, subs) {
+  log(`\n== ${target.name}, ${fmt(subs)} subscribers ==`);
+  const ctx = target.prepare();
+  const server = await startServer(target, ctx);
+  const workers = [];
+  try {
+    log(`  server pid ${server.pid} listening on 127.0.0.1:${server.port}`);
+    await sleep(1000);
+    const mem0 = await measureMemory(server);
+
+    // Subscribers: (subs - 1) in load generators, the last one is the publisher's probe.
+    const lgCount = Math.ceil((subs - 1) / opts.perProc);
+    const loadgens = [];
+    for (let k = 0; k < lgCount; k++) {
+      const count = Math.min(opts.perProc, subs - 1 - k * opts.perProc);
+      const lg = spawnWorker('loadgen.mjs');
+      lg.count = count;
+      loadgens.push(lg);
+      workers.push(lg);
+      lg.send({
+        type: 'start',
+        target: target.name,
+        ctx,
+        port: server.port,
+        firstIndex: k * opts.perProc,
+        count,
+        localAddress: `127.0.0.${2 + k}`,
+      });
+    }
+    const t = Date.now();
+    const connected = Promise.all(loadgens.map((lg) => lg.next('connected', 180_000)));
+    const progress = setInterval(() => {
+      const sub = loadgens.reduce((a, lg) => a + (lg.lastProgress?.subscribed ?? 0), 0);
+      const failed = loadgens.reduce((a, lg) => a + (lg.lastProgress?.failed ?? 0), 0);
+      log(`  connecting: ${fmt(sub)}/${fmt(subs - 1)} subscribed, ${failed} failed`);
+    }, 2000);
+    const lgStart = await connected.finally(() => clearInterval(progress));
+    const publisher = spawnWorker('publisher.mjs');
+    workers.push(publisher);
+    const probe = await publisher.call(
+      {
+        type: 'start',
+        target: target.name,
+        ctx,
+        port: server.port,
+        probeIndex: subs - 1,
+        localAddress: `127.0.0.${2 + lgCount}`,
+      },
+      'connected',
+    );
+    const open = lgStart.reduce((a, r) => a + r.open, 0) + probe.open;
+    const failed = lgStart.reduce((a, r) => a + r.failed, 0) + probe.failed;
+    const errors = [...new Set(lgStart.flatMap((r) => r.errors).concat(probe.errors))];
+    log(`  ${fmt(open)} subscribers connected in ${fmt((Date.now() - t) / 1000, 1)} s` +
+      (failed ? `, ${failed} FAILED: ${errors.join('; ')}` : ''));
+    if (open === 0) throw new Error('no subscriber connected');
+
+    // Idle memory per connection.
+    await sleep(opts.idleS * 1000);
+    const mem1 = await measureMemory(server);
+    const memory = {
+      connections: open,
+      rssBefore: mem0.rss,
+      rssAfter: mem1.rss,
+      rssPerConn: (mem1.rss - mem0.rss) / open,
+      heapPerConn: (mem1.heapUsed - mem0.heapUsed) / open,
+      externalPerConn: (mem1.external - mem0.external) / open,
+    };
+    log(`  idle memory: ${fmt(memory.rssPerConn / 1024, 2)} KiB RSS / connection ` +
+      `(heap ${fmt(memory.heapPerConn / 1024, 2)} KiB), RSS ${fmt(mem0.rss / 2 ** 20, 1)} → ${fmt(mem1.rss / 2 ** 20, 1)} MiB`);
+
+    const phases = [];
+    for (const mode of ['fixed', 'saturated']) {
+      phases.push(await runPhase({ mode, subs: open, server, loadgens, publisher }));
+      await sleep(1000);
+    }
+    return { target: target.name, subs, connected: open, failed, connectErrors: errors, memory, phases };
+  } finally {
+    for (const w of workers) if (w.connected) w.send({ type: 'stop' });
+    await Promise.all(workers.map((w) => stopProcess(w, 3000)));
+    await stopProcess(server.proc, 10_000);
+  }
+}
+
+async function runPhase({ mode, subs, server, loadgens, publisher }) {
+  const fixed = mode === 'fixed';
+  const rate = opts.offered / subs; // publications per second in the fixed phase
+  const window = Math.max(2, Math.round(opts.windowDeliveries / subs));
+  const startAt = nowUs() + 300_000;
+  const t0 = startAt + opts.warmupS * 1e6;
+  const t1 = t0 + opts.measureS * 1e6;
+  log(`  ${mode}: ` + (fixed
+    ? `${fmt(rate, 1)} publications/s = ${fmt(opts.offered)} deliveries/s offered`
+    : `as fast as delivered, ≤ ${window} publications (${fmt(window * subs)} deliveries) in flight`) +
+    `, ${opts.warmupS} s warm-up + ${opts.measureS} s measured`);
+
+  for (const lg of loadgens) lg.send({ type: 'window', t0, t1 });
+  const done = publisher.call({ type: 'run', mode, rate, startAt, t0, t1, window }, 'done', (t1 - nowUs()) / 1000 + 30_000);
+
+  // CPU of every process over exactly the measured window.
+  const pids = { server: server.pid, publisher: publisher.pid, loadgens: loadgens.map((lg) => lg.pid) };
+  const sampleCpu = () => ({
+    server: cpuSeconds(pids.server),
+    publisher: cpuSeconds(pids.publisher),
+    loadgens: pids.loadgens.map(cpuSeconds),
+  });
+  await sleepUntil(t0);
+  const cpu0 = sampleCpu();
+  for (let s = 1; s <= opts.measureS; s++) {
+    await sleepUntil(t0 + s * 1e6);
+    if (s % 5 === 0 && s < opts.measureS) log(`    measuring… ${s}/${opts.measureS} s`);
+  }
+  const cpu1 = sampleCpu();
+  const pub = await done;
+
+  // Drain: wait until every publication sent in the window has arrived (or nothing moves for 2 s).
+  const expected = pub.publishedInWindow * subs;
+  const collect = () => Promise.all([...loadgens, publisher].map((w) => w.call({ type: 'report' }, 'report')));
+  let reports = await collect();
+  let received = reports.reduce((a, r) => a + r.sentInWindow, 0);
+  for (let i = 0, still = 0; i < 60 && received < expected && still < 8; i++) {
+    await sleep(250);
+    reports = await collect();
+    const now = reports.reduce((a, r) => a + r.sentInWindow, 0);
+    still = now === received ? still + 1 : 0;
+    received = now;
+  }
+
+  const hist = new Histogram();
+  for (const r of reports) hist.merge(r.hist);
+  const recv = reports.reduce((a, r) => a + r.recvInWindow, 0);
+  const dropped = reports.reduce((a, r) => a + r.dropped, 0);
+  const serverCpu = cpu1.server - cpu0.server;
+  const lgCpu = cpu1.loadgens.map((c, i) => (c - cpu0.loadgens[i]) / opts.measureS);
+  const pubCpu = (cpu1.publisher - cpu0.publisher) / opts.measureS;
+  const res = {
+    mode,
+    publicationsPerSec: pub.publishedInWindow / opts.measureS,
+    offeredDeliveriesPerSec: fixed ? opts.offered : null,
+    deliveriesPerSec: recv / opts.measureS,
+    serverCpuUtil: serverCpu / opts.measureS,
+    cpuSecPerMillion: recv ? serverCpu / (recv / 1e6) : null,
+    deliveriesPerCpuSec: serverCpu > 0 ? recv / serverCpu : null,
+    latencyMs: { p50: hist.quantileMs(0.5), p99: hist.quantileMs(0.99), p999: hist.quantileMs(0.999), max: hist.max / 1000 },
+    deliveredPct: expected ? (100 * received) / expected : null,
+    publishedInWindow: pub.publishedInWindow,
+    publishFailures: pub.failed,
+    publishErrors: pub.errors,
+    publishSkipped: pub.skipped,
+    probeStalls: pub.stalls,
+    droppedConnections: dropped,
+    loadgenCpuUtil: lgCpu,
+    publisherCpuUtil: pubCpu,
+    warnings: [],
+  };
+  const loadCore = lgCpu.reduce((a, b) => a + b, 0) + pubCpu;
+  lgCpu.forEach((u, i) => u > 0.8 && res.warnings.push(`load generator ${i} used ${fmt(u * 100)}% of a core`));
+  if (hasTaskset && loadCore > 0.9)
+    res.warnings.push(`load-generator core ${fmt(loadCore * 100)}% busy: the client side may limit this row`);
+  if (pub.failed) res.warnings.push(`${pub.failed} publish requests failed: ${pub.errors.join('; ')}`);
+  if (pub.skipped) res.warnings.push(`${pub.skipped} scheduled publications skipped (server not answering)`);
+  if (dropped) res.warnings.push(`${dropped} subscribers disconnected`);
+  if (fixed && res.deliveriesPerSec < 0.95 * opts.offered)
+    res.warnings.push('delivered less than 95% of the offered rate');
+
+  log(`    ${fmt(res.deliveriesPerSec)} deliveries/s, server CPU ${fmt(res.serverCpuUtil * 100)}%, ` +
+    `${fmt(res.cpuSecPerMillion, 3)} CPU s / M deliveries (${fmt(res.deliveriesPerCpuSec)} / CPU s), ` +
+    `latency p50 ${fmt(res.latencyMs.p50, 2)} p99 ${fmt(res.latencyMs.p99, 2)} p99.9 ${fmt(res.latencyMs.p999, 2)} ms, ` +
+    `delivered ${fmt(res.deliveredPct, 3)}%, load generators ${lgCpu.map((u) => fmt(u * 100) + '%').join(' ')} + publisher ${fmt(pubCpu * 100)}%`);
+  for (const w of res.warnings) log(`    WARNING: ${w}`);
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+function markdown(results) {
+  const out = [];
+  out.push('| target | subscribers | phase | delivered/s | server CPU | CPU s per M deliveries | deliveries per CPU s | p50 ms | p99 ms | p99.9 ms | delivered | load-gen core |');
+  out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const s of results) {
+    for (const p of s.phases) {
+      const loadCore = p.loadgenCpuUtil.reduce((a, b) => a + b, 0) + p.publisherCpuUtil;
+      const phase = p.mode === 'fixed' ? `fixed ${fmt(p.offeredDeliveriesPerSec / 1000)}k/s` : 'saturated';
+      out.push(`| ${s.target} | ${fmt(s.connected)} | ${phase} | ${fmt(p.deliveriesPerSec)} | ${fmt(p.serverCpuUtil * 100)}% | ` +
+        `${fmt(p.cpuSecPerMillion, 3)} | ${fmt(p.deliveriesPerCpuSec)} | ${fmt(p.latencyMs.p50, 2)} | ${fmt(p.latencyMs.p99, 2)} | ` +
+        `${fmt(p.latencyMs.p999, 2)} | ${fmt(p.deliveredPct, 2)}% | ${fmt(loadCore * 100)}% |`);
+    }
+  }
+  out.push('');
+  out.push('| target | subscribers | RSS before → after (MiB) | RSS per idle connection | JS heap per idle connection |');
+  out.push('|---|---:|---:|---:|---:|');
+  for (const s of results) {
+    const m = s.memory;
+    out.push(`| ${s.target} | ${fmt(m.connections)} | ${fmt(m.rssBefore / 2 ** 20, 1)} → ${fmt(m.rssAfter / 2 ** 20, 1)} | ` +
+      `${fmt(m.rssPerConn / 1024, 2)} KiB | ${fmt(m.heapPerConn / 1024, 2)} KiB |`);
+  }
+  return out.join('\n');
+}
+
+/** Herald's targets from the issue, when Herald and the framed reference both ran. */
+function checkTargets(results) {
+  const find = (target, subs, mode) =>
+    results.find((s) => s.target === target && s.subs === subs)?.phases.find((p) => p.mode === mode);
+  const lines = [];
+  const h = find('herald', 10000, 'saturated');
+  const f = find('ref-framed', 10000, 'saturated');
+  if (h && f) {
+    const ratio = h.deliveriesPerCpuSec / f.deliveriesPerCpuSec;
+    lines.push(`${ratio >= 0.9 ? 'PASS' : 'FAIL'} deliveries per CPU s at 10k saturated: ${fmt(ratio * 100, 1)}% of ref-framed (target ≥ 90%)`);
+  }
+  for (const s of results.filter((r) => r.target === 'herald')) {
+    const p = s.phases.find((x) => x.mode === 'fixed');
+    if (p) lines.push(`${p.latencyMs.p99 <= 100 ? 'PASS' : 'FAIL'} p99 at ${fmt(s.subs)} subscribers, 50k/s offered: ${fmt(p.latencyMs.p99, 2)} ms (target ≤ 100 ms)`);
+    if (s.subs >= 10000) lines.push(`${s.memory.rssPerConn <= 8192 ? 'PASS' : 'FAIL'} idle memory at ${fmt(s.subs)}: ${fmt(s.memory.rssPerConn / 1024, 2)} KiB / connection (target ≤ 8 KiB)`);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', LOADGEN_CORE, String(process.pid)], { stdio: 'ignore' });
+  const machine = machineInfo();
+  const started = new Date();
+  const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+  log(`Herald benchmark: ${command}`);
+  log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}`);
+  log(`pinning: ${machine.pinned}`);
+  log(`targets ${opts.targets.join(', ')}; subscribers ${opts.subs.join(', ')}; ${opts.warmupS} s warm-up + ${opts.measureS} s measured per phase`);
+
+  const results = [];
+  const failures = [];
+  for (const name of opts.targets) {
+    for (const subs of opts.subs) {
+      try {
+        results.push(await runScenario(getTarget(name), subs));
+      } catch (err) {
+        log(`  ERROR: ${name} at ${subs} subscribers: ${err.message}`);
+        failures.push({ target: name, subs, error: err.message });
+      }
+    }
+  }
+
+  const md = markdown(results);
+  const checks = checkTargets(results);
+  log('\n' + md);
+  if (checks.length) log('\n' + checks.join('\n'));
+  for (const f of failures) log(`FAILED: ${f.target} at ${f.subs} subscribers: ${f.error.split('\n')[0]}`);
+
+  const dir = `${benchDir}results`;
+  mkdirSync(dir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(`${dir}/${stamp}.json`, JSON.stringify({ started, command, machine, opts, results, failures, checks }, null, 2));
+  writeFileSync(`${dir}/${stamp}.md`, `${command}\n\n${md}\n\n${checks.join('\n')}\n`);
+  log(`\nresults: bench/results/${stamp}.json (and .md)`);
+  process.exitCode = failures.length ? 1 : 0;
+}
+
+async function cleanup() {
+  await Promise.all([...children].map((c) => stopProcess(c, 2000)));
+}
+process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
+process.on('SIGTERM', () => cleanup().then(() => process.exit(143)));
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);

@@ -1,0 +1,34 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BUS, type Bus } from './bus.js';
+import { MemoryBus, type MemoryBusOptions } from './memory/memory.bus.js';
+
+/** Drivers of the Bus port; the composition root picks one from validated config. */
+export type BusDriver = 'memory';
+
+export interface BusModuleOptions {
+  driver: BusDriver;
+  memory?: MemoryBusOptions;
+}
+
+/** Provides BUS to the whole application (global), built by the configured driver. */
+@Module({})
+export class BusModule {
+  static forRoot(options: BusModuleOptions): DynamicModule {
+    return {
+      module: BusModule,
+      global: true,
+      providers: [{ provide: BUS, useFactory: () => createBus(options) }],
+      exports: [BUS],
+    };
+  }
+}
+
+/** The one place that maps a driver name to an implementation. */
+function createBus(options: BusModuleOptions): Bus {
+  switch (options.driver) {
+    case 'memory':
+      return new MemoryBus(options.memory);
+    default:
+      throw new Error(`unknown bus driver: ${String(options.driver satisfies never)}`);
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * The one validated configuration schema of a Herald node. Every default lives here, every key has
+ * a description (docs/configuration.md is rendered from this file, see config-doc.ts), and the
+ * output is checked against the interfaces in types.ts at compile time so the two cannot drift.
+ */
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import type { AppConfig, AppLimits, NamespaceOptions, NodeConfig, PublicKeyConfig } from './types.js';
+
+/** Name of the default namespace in config files; normalised to "" (see AppConfig.namespaces). */
+export const DEFAULT_NAMESPACE_ALIAS = 'default';
+export const MIN_SECRET_LENGTH = 32;
+export const MAX_LIVE_SECRETS = 2;
+
+const APP_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const CLIENT_KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
+/** Namespace names appear before ":" in channel names, so they use a strict subset of the grammar. */
+const NAMESPACE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** scheme://host[:port] where host may start with "*." (any subdomain). */
+const ORIGIN_PATTERN_RE = /^[a-z][a-z0-9+.-]*:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/i;
+
+const int = () => z.number().int();
+
+const namespaceOptionsObject = z.strictObject({
+  historySize: int()
+    .nonnegative()
+    .default(0)
+    .describe('Publications kept per channel; 0 disables history (the channel is then at-most-once).'),
+  historyTtlSeconds: int().positive().default(300).describe('How long a publication stays in history.'),
+  presence: z.boolean().default(false).describe('Track presence members in the channel.'),
+  joinLeave: z
+    .boolean()
+    .default(false)
+    .describe('Send join/leave pushes to subscribers; requires `presence`.'),
+  allowPublish: z
+    .boolean()
+    .default(false)
+    .describe('Clients may publish into the channel over their connection.'),
+  allowPresence: z.boolean().default(true).describe('Subscribers may query presence.'),
+  allowHistory: z.boolean().default(true).describe('Subscribers may query history.'),
+  private: z
+    .boolean()
+    .default(false)
+    .describe('Subscribing requires a subscription token signed by the app.'),
+  recover: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Subscribers may recover missed publications on resubscribe. Only effective with history: ' +
+        'it is normalised to false when `historySize` is 0.',
+    ),
+});
+
+export const namespaceOptionsSchema = namespaceOptionsObject
+  .superRefine((ns, ctx) => {
+    if (ns.joinLeave && !ns.presence) {
+      ctx.addIssue({ code: 'custom', path: ['joinLeave'], message: 'joinLeave requires presence: true' });
+    }
+  })
+  .transform((ns): NamespaceOptions => ({ ...ns, recover: ns.recover && ns.historySize > 0 }));
+
+export const appLimitsSchema = z.strictObject({
+  maxFrameBytes: int()
+    .positive()
+    .default(65536)
+    .describe('Max bytes of one client frame (WebSocket message) and of one REST publish `data`.'),
+  maxBodyBytes: int().positive().default(65536).describe('Max bytes of one REST request body.'),
+  maxChannelsPerConnection: int()
+    .positive()
+    .default(128)
+    .describe('Max channels one connection may subscribe to.'),
+  maxConnections: int()
+    .nonnegative()
+    .default(10000)
+    .describe('Live connections of the app across the cluster (0 = unlimited).'),
+  maxConnectionsPerUser: int()
+    .nonnegative()
+    .default(100)
+    .describe('Live connections of one user (0 = unlimited).'),
+  publishesPerSecond: int()
+    .positive()
+    .default(1000)
+    .describe('REST publishes per second for the whole app (sustained rate; burst 2x).'),
+  clientPublishesPerSecond: int()
+    .positive()
+    .default(20)
+    .describe('Client publishes per second per connection (burst 2x).'),
+  maxPresenceMembers: int()
+    .nonnegative()
+    .default(1000)
+    .describe('Presence members per channel (0 = unlimited).'),
+  outboundQueueBytes: int()
+    .positive()
+    .default(1048576)
+    .describe('Bytes queued for one connection before it is disconnected as slow.'),
+});
+
+export const publicKeySchema = z
+  .strictObject({
+    kid: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('Key id, matched against the JWT `kid` header when the token has one.'),
+    pem: z.string().min(1).describe('PEM-encoded RSA public key (RS256) or EC P-256 public key (ES256).'),
+  })
+  .superRefine((key, ctx) => {
+    const problem = publicKeyProblem(key.pem);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['pem'], message: problem });
+  });
+
+function publicKeyProblem(pem: string): string | undefined {
+  try {
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType === 'rsa') {
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+      return bits >= 2048 ? undefined : `RSA public key must have at least 2048 bits (has ${bits})`;
+    }
+    if (key.asymmetricKeyType === 'ec') {
+      return key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+        ? undefined
+        : 'EC public key must be on curve P-256 (ES256)';
+    }
+    return `unsupported public key type "${key.asymmetricKeyType}" (use RSA or EC P-256)`;
+  } catch {
+    return 'not a valid PEM public key';
+  }
+}
+
+const namespacesSchema = z
+  .record(z.string(), namespaceOptionsSchema)
+  .superRefine((namespaces, ctx) => {
+    if ('' in namespaces && DEFAULT_NAMESPACE_ALIAS in namespaces) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `both "" and "${DEFAULT_NAMESPACE_ALIAS}" configure the default namespace; keep one`,
+      });
+    }
+    for (const name of Object.keys(namespaces)) {
+      if (name !== '' && !NAMESPACE_RE.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'namespace names are 1-64 characters of A-Z a-z 0-9 _ -',
+        });
+      }
+    }
+  })
+  .transform((namespaces): Record<string, NamespaceOptions> => {
+    const out: Record<string, NamespaceOptions> = {};
+    for (const [name, options] of Object.entries(namespaces)) {
+      out[name === DEFAULT_NAMESPACE_ALIAS ? '' : name] = options;
+    }
+    out[''] ??= namespaceOptionsSchema.parse({});
+    return out;
+  })
+  .prefault({})
+  .describe(
+    'Channel namespaces by name (the part of a channel before ":"). `default` (or "") configures ' +
+      'channels without a namespace; it always exists and takes the defaults below when not listed. ' +
+      'A channel in a namespace that is not listed is refused with `unknown_channel`.',
+  );
+
+const appConfigObject = z.strictObject({
+  id: z
+    .string()
+    .regex(APP_ID_RE, 'app id must be 1-64 characters of A-Z a-z 0-9 _ -')
+    .describe('Unique app (tenant) id: 1-64 characters of `A-Z a-z 0-9 _ -`.'),
+  name: z.string().max(200).optional().describe('Display name (defaults to the id).'),
+  enabled: z.boolean().default(true).describe('A disabled app is refused at connect and in the REST API.'),
+  keys: z
+    .array(z.string().regex(CLIENT_KEY_RE, 'client keys are 8-128 characters of A-Z a-z 0-9 _ -'))
+    .min(1, 'an app needs at least one client key')
+    .describe('Public client keys used in connection URLs; unique across apps.'),
+  secrets: z
+    .array(z.string().min(MIN_SECRET_LENGTH, `secrets must be at least ${MIN_SECRET_LENGTH} characters`))
+    .min(1, 'an app needs at least one secret')
+    .max(MAX_LIVE_SECRETS, `at most ${MAX_LIVE_SECRETS} secrets may be live (rotation)`)
+    .describe(
+      `Server secrets (>= ${MIN_SECRET_LENGTH} characters): REST Bearer auth and HS256 token signing. ` +
+        'Two may be live while rotating: add the new one, move signers over, remove the old one.',
+    ),
+  publicKeys: z
+    .array(publicKeySchema)
+    .default([])
+    .describe('Public keys verifying RS256/ES256 connection and subscription tokens.'),
+  allowedOrigins: z
+    .array(
+      z
+        .string()
+        .refine(
+          (o) => o === '*' || ORIGIN_PATTERN_RE.test(o),
+          'origins are "*" or scheme://host[:port], where host may start with "*."',
+        ),
+    )
+    .default([])
+    .describe(
+      'Browser origins allowed to connect: `*`, `https://app.example.com`, or `https://*.example.com` ' +
+        '(subdomains only). Requests without an Origin header (non-browser clients) are always allowed.',
+    ),
+  namespaces: namespacesSchema,
+  personalChannel: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Subscribe every authenticated connection to its personal channel `#<user>` (user-addressed publishes).',
+    ),
+  limits: appLimitsSchema.prefault({}).describe('Per-app limits.'),
+});
+
+export const appConfigSchema = appConfigObject
+  .superRefine((app, ctx) => {
+    if (new Set(app.keys).size !== app.keys.length) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'client keys must be unique' });
+    }
+    if (new Set(app.secrets).size !== app.secrets.length) {
+      ctx.addIssue({ code: 'custom', path: ['secrets'], message: 'secrets must be different' });
+    }
+    const kids = app.publicKeys.map((k) => k.kid).filter((k) => k !== undefined);
+    if (new Set(kids).size !== kids.length) {
+      ctx.addIssue({ code: 'custom', path: ['publicKeys'], message: 'public key ids (kid) must be unique' });
+    }
+  })
+  .transform((app): AppConfig => ({ ...app, name: app.name ?? app.id }));
+
+function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+const seconds = (def: number, what: string) => int().positive().default(def).describe(what);
+
+const nodeConfigObject = z.strictObject({
+  env: z
+    .enum(['development', 'production'])
+    .default('development')
+    .describe(
+      'In production the node refuses to start without configured apps or with example secrets; ' +
+        'in development it generates a `dev` app when none is configured.',
+    ),
+  nodeId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('Unique id of this node in the cluster (default: `<hostname>-<pid>-<random>`).'),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
+      port: int().min(0).max(65535).default(8080).describe('Port to listen on (0 = any free port).'),
+    })
+    .prefault({})
+    .describe('HTTP listener (REST API and every client transport).'),
+  appsSource: z
+    .enum(['file', 'env', 'dev'])
+    .default('file')
+    .describe('Set by the loader (where apps came from); not meant to be written in files.'),
+  apps: z
+    .array(appConfigSchema)
+    .default([])
+    .describe('Apps (tenants) served by this node. See also the HERALD_APP_* variables.'),
+  ws: z
+    .strictObject({
+      pingIntervalSeconds: seconds(25, 'Server ping interval.'),
+      pongTimeoutSeconds: seconds(10, 'A connection without pong this long after a ping is closed.'),
+      connectTimeoutSeconds: seconds(10, 'A connection must send `connect` within this time.'),
+      maxPayloadBytes: int()
+        .positive()
+        .default(1048576)
+        .describe('Hard cap on any frame, whatever an app allows (bytes).'),
+    })
+    .prefault({})
+    .describe('Client connection settings.'),
+  newConnectionsPerSecond: int()
+    .positive()
+    .default(1000)
+    .describe('New connections accepted per second by this node (burst 2x); the rest are shed.'),
+  presence: z
+    .strictObject({
+      ttlSeconds: seconds(60, 'A presence entry not refreshed for this long expires.'),
+    })
+    .prefault({})
+    .describe('Presence registry.'),
+  idempotency: z
+    .strictObject({
+      windowSeconds: seconds(
+        300,
+        'A retried publish with the same idempotency key within this window is deduplicated.',
+      ),
+    })
+    .prefault({})
+    .describe('Publish idempotency.'),
+  tickets: z
+    .strictObject({
+      // Same bound as MAX_TICKET_TTL_SECONDS in libs/auth: a ticket stands in for a token at connect.
+      ttlSeconds: int().positive().max(3600).default(60).describe('Default lifetime of a connection ticket.'),
+    })
+    .prefault({})
+    .describe('Single-use connection tickets.'),
+  shutdown: z
+    .strictObject({
+      drainSeconds: seconds(
+        10,
+        'On shutdown, connections are closed spread over this time to avoid a synchronized reconnect storm.',
+      ),
+    })
+    .prefault({})
+    .describe('Graceful shutdown.'),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['debug', 'info', 'warn', 'error', 'silent'])
+        .default('info')
+        .describe('Minimum level of JSON log lines written to stdout.'),
+    })
+    .prefault({})
+    .describe('Logging.'),
+});
+
+export const nodeConfigSchema = nodeConfigObject
+  .superRefine((node, ctx) => {
+    const ids = new Map<string, number>();
+    const keys = new Map<string, number>();
+    node.apps.forEach((app, i) => {
+      const first = ids.get(app.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apps', i, 'id'],
+          message: `duplicate app id "${app.id}" (also apps[${first}])`,
+        });
+      } else ids.set(app.id, i);
+      for (const [k, key] of app.keys.entries()) {
+        const owner = keys.get(key);
+        if (owner !== undefined && owner !== i) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', i, 'keys', k],
+            message: `client key is already used by apps[${owner}]; keys must be unique across apps`,
+          });
+        } else keys.set(key, i);
+      }
+    });
+  })
+  .transform((node): NodeConfig => ({ ...node, nodeId: node.nodeId ?? defaultNodeId() }));
+
+/** What a config file (or the merged file + env object) may contain before defaults. */
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
+export type AppConfigInput = z.input<typeof appConfigSchema>;
+
+// Compile-time drift check: the schemas must produce exactly the interfaces in types.ts, both before
+// the final normalising transforms (which only fill in `name`, `nodeId` and the effective `recover`)
+// and after them. Adding a key to one side only fails `tsc`.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+function assertExact<_T extends true>(): void {}
+assertExact<Exact<z.output<typeof namespaceOptionsObject>, NamespaceOptions>>();
+assertExact<Exact<z.output<typeof appLimitsSchema>, AppLimits>>();
+assertExact<Exact<z.output<typeof publicKeySchema>, PublicKeyConfig>>();
+assertExact<Exact<z.output<typeof appConfigObject>, Omit<AppConfig, 'name'> & { name?: string }>>();
+assertExact<Exact<z.output<typeof nodeConfigObject>, Omit<NodeConfig, 'nodeId'> & { nodeId?: string }>>();
+assertExact<Exact<z.output<typeof appConfigSchema>, AppConfig>>();
+assertExact<Exact<z.output<typeof nodeConfigSchema>, NodeConfig>>();

@@ -1,0 +1,486 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BUS, Topics, type Bus } from '@herald/bus';
+import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
+import { HISTORY_STORE, type HistoryStore } from '@herald/history';
+import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
+import { TicketService, TokenVerifier } from '@herald/auth';
+import {
+  DisconnectCode,
+  ErrorCode,
+  HeraldError,
+  decodeFrames,
+  encodeFrame,
+  personalChannel,
+  type Command,
+  type CommandResultMap,
+  type ConnectCommand,
+  type DisconnectDef,
+  type HistoryCommand,
+  type Publication,
+  type RequestCommand,
+  type StreamPosition,
+  type SubscribeResult,
+} from '@herald/protocol';
+import { resolveChannel, type ResolvedChannel } from './channel-access.js';
+import { channelKey, encodeChannelRecord } from './envelope.js';
+import { Hub } from './hub.js';
+import { OutFrame, withOffset } from './out-frame.js';
+import { PublishService } from './publish.service.js';
+import { Session, type Transport } from './session.js';
+
+type Result = CommandResultMap[keyof CommandResultMap];
+
+/** Code used in an `unsub` push when the server removes a subscription. */
+const UNSUB_BY_SERVER = { code: ErrorCode.PERMISSION_DENIED.code, reason: 'unsubscribed by the server' };
+const UNSUB_EXPIRED = { code: ErrorCode.TOKEN_EXPIRED.code, reason: 'subscription token expired' };
+
+/**
+ * Runs client commands for sessions, whatever transport carries them. Transports hand over raw
+ * text (`handleMessage`) and report closes (`onClosed`); everything about tenants, auth, limits
+ * and delivery is decided here.
+ */
+@Injectable()
+export class ClientService {
+  private readonly log = new Logger('ClientService');
+  readonly nodeId: string;
+
+  constructor(
+    @Inject(NODE_CONFIG) private readonly config: NodeConfig,
+    @Inject(BUS) private readonly bus: Bus,
+    @Inject(HISTORY_STORE) private readonly history: HistoryStore,
+    @Inject(PRESENCE_REGISTRY) private readonly presence: PresenceRegistry,
+    private readonly hub: Hub,
+    private readonly publisher: PublishService,
+    private readonly tokens: TokenVerifier,
+    private readonly tickets: TicketService,
+  ) {
+    this.nodeId = config.nodeId;
+    hub.onServerUnsubscribe = (s, channel) => void this.serverUnsubscribe(s, channel, UNSUB_BY_SERVER);
+  }
+
+  /** Sessions that have not sent `connect` yet (the supervisor enforces the connect timeout). */
+  readonly connecting = new Set<Session>();
+
+  createSession(app: AppConfig, transport: Transport): Session {
+    const session = new Session(app, transport, Date.now());
+    this.connecting.add(session);
+    return session;
+  }
+
+  /** Handles one transport message (one or more newline-separated frames), in order. */
+  handleMessage(session: Session, text: string): void {
+    if (session.state === 'closed') return;
+    if (Buffer.byteLength(text, 'utf8') > session.app.limits.maxFrameBytes) {
+      session.transport.close(DisconnectCode.MESSAGE_TOO_LARGE);
+      return;
+    }
+    session.lastPongAt = Date.now();
+    const frames = decodeFrames(text);
+    session.chain = session.chain.then(async () => {
+      for (const frame of frames) {
+        if (session.state === 'closed') return;
+        if (frame.error) {
+          const id = frame.error.details?.id;
+          if (typeof id === 'number') this.replyError(session, id, frame.error);
+          else {
+            // A frame we cannot even correlate: the client is broken, not just one command.
+            session.transport.close(DisconnectCode.BAD_REQUEST);
+            return;
+          }
+          continue;
+        }
+        await this.run(session, frame.command as Command);
+      }
+    });
+  }
+
+  private async run(session: Session, cmd: Command): Promise<void> {
+    if (cmd.cmd === 'pong') return;
+    try {
+      if (cmd.cmd !== 'connect' && session.state !== 'connected') throw new HeraldError(ErrorCode.NOT_CONNECTED);
+      const { result, after } = await this.execute(session, cmd);
+      this.reply(session, cmd.id, result);
+      after?.();
+    } catch (err) {
+      if (err instanceof HeraldError) {
+        this.replyError(session, cmd.id, err);
+        if (cmd.cmd === 'connect') this.closeAfterFailedConnect(session, err);
+      } else {
+        this.log.error({ msg: 'command failed', app: session.app.id, cmd: cmd.cmd, err: String(err) });
+        this.replyError(session, cmd.id, new HeraldError(ErrorCode.INTERNAL));
+        if (cmd.cmd === 'connect') session.transport.close(DisconnectCode.SERVER_ERROR);
+      }
+    }
+  }
+
+  private execute(session: Session, cmd: RequestCommand): Promise<{ result: Result; after?: () => void }> {
+    switch (cmd.cmd) {
+      case 'connect':
+        return this.connect(session, cmd);
+      case 'subscribe':
+        return this.subscribe(session, cmd.channel, { token: cmd.token, recover: cmd.recover });
+      case 'unsubscribe':
+        return this.unsubscribe(session, cmd.channel).then((result) => ({ result }));
+      case 'publish':
+        return this.clientPublish(session, cmd.channel, cmd.data).then((result) => ({ result }));
+      case 'presence':
+        return this.presenceQuery(session, cmd.channel).then((result) => ({ result }));
+      case 'presence_stats':
+        return this.presenceStats(session, cmd.channel).then((result) => ({ result }));
+      case 'history':
+        return this.historyQuery(session, cmd).then((result) => ({ result }));
+      case 'refresh':
+        return this.refresh(session, cmd.token).then((result) => ({ result }));
+      case 'sub_refresh':
+        return this.subRefresh(session, cmd.channel, cmd.token).then((result) => ({ result }));
+    }
+  }
+
+  // --- connect ---------------------------------------------------------------------------------
+
+  private async connect(session: Session, cmd: ConnectCommand): Promise<{ result: Result; after?: () => void }> {
+    if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
+    const app = session.app;
+    let user: string;
+    let channels: string[] = [];
+    if (cmd.token !== undefined && cmd.ticket === undefined) {
+      const claims = await this.tokens.verifyConnectionToken(app, cmd.token);
+      user = claims.sub;
+      session.info = claims.info;
+      // The ticket's exp bounds its redemption only; the connection itself does not expire.
+      session.jti = claims.jti;
+      session.iat = claims.iat;
+      channels = claims.channels ?? [];
+    } else if (cmd.ticket !== undefined && cmd.token === undefined) {
+      const claims = await this.tickets.redeem(app.id, cmd.ticket);
+      user = claims.sub;
+      session.info = claims.info;
+      // The ticket's exp bounds its redemption only; the connection itself does not expire.
+      channels = claims.channels ?? [];
+    } else {
+      throw new HeraldError(ErrorCode.UNAUTHORIZED, 'connect needs exactly one of token and ticket');
+    }
+    if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
+    const limits = app.limits;
+    if (limits.maxConnections > 0 && (await this.presence.countConnections(app.id)) >= limits.maxConnections) {
+      throw new HeraldError(ErrorCode.RATE_LIMITED, 'app connection limit reached', { disconnect: 'limit' });
+    }
+    if (limits.maxConnectionsPerUser > 0 && (await this.presence.countUserConnections(app.id, user)) >= limits.maxConnectionsPerUser) {
+      throw new HeraldError(ErrorCode.RATE_LIMITED, 'user connection limit reached', { disconnect: 'limit' });
+    }
+    session.user = user;
+    session.state = 'connected';
+    this.connecting.delete(session);
+    this.hub.addSession(session);
+    await this.presence.addConnection(app.id, { client: session.id, user, node: this.nodeId }, this.presenceTtlMs);
+
+    // Server-side subscriptions: the personal channel and the token's `channels` claim.
+    const serverSubs = new Set(channels);
+    if (app.personalChannel) serverSubs.add(personalChannel(user));
+    const subs: Record<string, SubscribeResult> = {};
+    const activations: (() => void)[] = [];
+    for (const channel of serverSubs) {
+      if (session.subs.size >= limits.maxChannelsPerConnection) break;
+      try {
+        const recover = cmd.subs?.[channel]?.recover;
+        const { result, after } = await this.subscribeChecked(session, resolveChannel(app, channel), { recover, serverSide: true });
+        subs[channel] = result;
+        if (after) activations.push(after);
+      } catch (err) {
+        if (!(err instanceof HeraldError)) throw err;
+        this.log.warn({ msg: 'server-side subscription refused', app: app.id, channel, code: err.code });
+      }
+    }
+    const result = {
+      client: session.id,
+      user,
+      ...(session.expires ? { expires: session.expires } : {}),
+      ping: this.config.ws.pingIntervalSeconds,
+      pong_timeout: this.config.ws.pongTimeoutSeconds,
+      subs,
+      node: this.nodeId,
+      version: '1',
+    };
+    return { result, after: () => activations.forEach((a) => a()) };
+  }
+
+  private closeAfterFailedConnect(session: Session, err: HeraldError): void {
+    let def: DisconnectDef = DisconnectCode.INVALID_TOKEN;
+    if (err.def === ErrorCode.TOKEN_EXPIRED) def = DisconnectCode.TOKEN_EXPIRED;
+    else if (err.def === ErrorCode.TOKEN_REVOKED) def = DisconnectCode.TOKEN_REVOKED;
+    else if (err.details?.disconnect === 'limit') def = DisconnectCode.CONNECTION_LIMIT;
+    else if (err.def === ErrorCode.ALREADY_CONNECTED) return;
+    else if (err.def.temporary) def = DisconnectCode.SERVER_ERROR;
+    session.transport.close(def);
+  }
+
+  // --- subscriptions ---------------------------------------------------------------------------
+
+  private async subscribe(
+    session: Session,
+    channel: string,
+    opts: { token?: string; recover?: StreamPosition },
+  ): Promise<{ result: SubscribeResult; after?: () => void }> {
+    const ch = resolveChannel(session.app, channel);
+    if (session.subs.has(channel)) throw new HeraldError(ErrorCode.ALREADY_SUBSCRIBED);
+    if (session.subs.size >= session.app.limits.maxChannelsPerConnection) {
+      throw new HeraldError(ErrorCode.LIMIT_CHANNELS, `at most ${session.app.limits.maxChannelsPerConnection} channels per connection`);
+    }
+    let expires: number | undefined;
+    if (ch.users) {
+      if (!ch.users.includes(session.user)) throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'channel is limited to other users');
+    } else if (ch.options.private) {
+      if (opts.token === undefined) throw new HeraldError(ErrorCode.SUBSCRIPTION_TOKEN_REQUIRED);
+      const claims = await this.tokens.verifySubscriptionToken(session.app, opts.token, {
+        client: session.id,
+        user: session.user,
+        channel,
+      });
+      expires = claims.exp;
+    }
+    return this.subscribeChecked(session, ch, { recover: opts.recover, expires });
+  }
+
+  /** Subscribes after authorization: presence, then the hub (ordered or live), then join push. */
+  private async subscribeChecked(
+    session: Session,
+    ch: ResolvedChannel,
+    opts: { recover?: StreamPosition; expires?: number; serverSide?: boolean },
+  ): Promise<{ result: SubscribeResult; after?: () => void }> {
+    const app = session.app;
+    const channel = ch.channel;
+    if (session.subs.has(channel)) throw new HeraldError(ErrorCode.ALREADY_SUBSCRIBED);
+    const ns = ch.options;
+    if (ns.presence) {
+      const max = app.limits.maxPresenceMembers;
+      if (max > 0 && (await this.presence.stats(app.id, channel)).numClients >= max) {
+        throw new HeraldError(ErrorCode.LIMIT_PRESENCE_MEMBERS);
+      }
+    }
+    session.subs.set(channel, { namespace: ns, expires: opts.expires, presence: ns.presence });
+    try {
+      let result: SubscribeResult;
+      let activate: (() => void) | undefined;
+      if (ns.historySize > 0) {
+        const recover = ns.recover ? opts.recover : undefined;
+        const ordered = await this.hub.subscribeOrdered(session, channel, () => this.readStart(app.id, channel, ns.historySize, recover));
+        result = ordered.value.result;
+        activate = ordered.activate;
+      } else {
+        this.hub.subscribeLive(session, channel);
+        result = { recoverable: false };
+        if (opts.recover) result.recovered = false;
+      }
+      if (ns.presence) {
+        await this.presence.join(app.id, channel, { client: session.id, user: session.user, info: session.info }, this.presenceTtlMs);
+        if (ns.joinLeave) await this.publishPresenceEvent('join', session, channel);
+      }
+      if (session.state === 'closed' || !session.subs.has(channel)) {
+        throw new HeraldError(ErrorCode.NOT_SUBSCRIBED, 'subscription ended while it was being set up');
+      }
+      return { result, after: activate };
+    } catch (err) {
+      session.subs.delete(channel);
+      this.hub.leaveStream(session, channel);
+      if (ns.presence) await this.presence.leave(app.id, channel, session.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Reads where a subscription starts, and the missed publications when it recovers. */
+  private async readStart(
+    appId: string,
+    channel: string,
+    historySize: number,
+    recover: StreamPosition | undefined,
+  ): Promise<{ position: StreamPosition; result: SubscribeResult }> {
+    if (!recover) {
+      const position = await this.history.position(appId, channel);
+      return { position, result: { recoverable: true, offset: position.offset, epoch: position.epoch } };
+    }
+    const { entries, position } = await this.history.read(appId, channel, { since: recover, limit: historySize });
+    const base = { recoverable: true, offset: position.offset, epoch: position.epoch };
+    const missing = position.offset - recover.offset;
+    const complete =
+      recover.epoch === position.epoch &&
+      missing >= 0 &&
+      entries.length === missing &&
+      entries.every((e, i) => e.offset === recover.offset + 1 + i);
+    if (!complete) return { position, result: { ...base, recovered: false, publications: [] } };
+    const publications = entries.map((e) => JSON.parse(withOffset(e.offset, e.value)) as Publication);
+    return { position, result: { ...base, recovered: true, publications } };
+  }
+
+  private async unsubscribe(session: Session, channel: string): Promise<Record<string, never>> {
+    await this.dropSubscription(session, channel);
+    return {};
+  }
+
+  private async dropSubscription(session: Session, channel: string): Promise<boolean> {
+    const sub = session.subs.get(channel);
+    if (!sub) return false;
+    session.subs.delete(channel);
+    this.hub.leaveStream(session, channel);
+    if (sub.presence) {
+      await this.presence.leave(session.app.id, channel, session.id);
+      if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel);
+    }
+    return true;
+  }
+
+  private async serverUnsubscribe(session: Session, channel: string, why: { code: number; reason: string }): Promise<void> {
+    try {
+      if (await this.dropSubscription(session, channel)) {
+        session.send(new OutFrame(encodeFrame({ push: 'unsub', channel, code: why.code, reason: why.reason })));
+      }
+    } catch (err) {
+      this.log.warn({ msg: 'server unsubscribe failed', app: session.app.id, err: String(err) });
+    }
+  }
+
+  private async publishPresenceEvent(kind: 'join' | 'leave', session: Session, channel: string): Promise<void> {
+    const frame = encodeFrame({ push: kind, channel, info: session.clientInfo });
+    await this.bus.publish(
+      Topics.PUBLICATIONS,
+      channelKey(session.app.id, channel),
+      encodeChannelRecord({ k: kind, a: session.app.id, c: channel }, frame),
+    );
+  }
+
+  // --- other commands --------------------------------------------------------------------------
+
+  private async clientPublish(session: Session, channel: string, data: unknown): Promise<Result> {
+    const ch = resolveChannel(session.app, channel);
+    if (!ch.options.allowPublish) throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'client publish is not allowed in this namespace');
+    if (!session.subs.has(channel)) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED, 'subscribe before publishing');
+    if (!session.takePublishToken(session.app.limits.clientPublishesPerSecond, Date.now())) {
+      throw new HeraldError(ErrorCode.RATE_LIMITED, 'client publish rate exceeded');
+    }
+    return this.publisher.publish(session.app, { channel, data, info: session.clientInfo });
+  }
+
+  private subscribedNamespace(session: Session, channel: string) {
+    const sub = session.subs.get(channel);
+    if (!sub) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED);
+    return sub.namespace;
+  }
+
+  private async presenceQuery(session: Session, channel: string): Promise<Result> {
+    const ns = this.subscribedNamespace(session, channel);
+    if (!ns.presence || !ns.allowPresence) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
+    const members = await this.presence.members(session.app.id, channel);
+    return { members: members.map((m) => (m.info === undefined ? { user: m.user, client: m.client } : m)) };
+  }
+
+  private async presenceStats(session: Session, channel: string): Promise<Result> {
+    const ns = this.subscribedNamespace(session, channel);
+    if (!ns.presence || !ns.allowPresence) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
+    const s = await this.presence.stats(session.app.id, channel);
+    return { num_clients: s.numClients, num_users: s.numUsers };
+  }
+
+  private async historyQuery(session: Session, cmd: HistoryCommand): Promise<Result> {
+    const ns = this.subscribedNamespace(session, cmd.channel);
+    if (ns.historySize <= 0 || !ns.allowHistory) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'history is not enabled for this channel');
+    return readHistory(this.history, session.app.id, cmd.channel, cmd);
+  }
+
+  private async refresh(session: Session, token: string): Promise<Result> {
+    const claims = await this.tokens.verifyConnectionToken(session.app, token);
+    if (claims.sub !== session.user) throw new HeraldError(ErrorCode.TOKEN_USER_MISMATCH);
+    session.expires = claims.exp ?? 0;
+    session.jti = claims.jti;
+    session.iat = claims.iat;
+    return { client: session.id, ...(session.expires ? { expires: session.expires } : {}) };
+  }
+
+  private async subRefresh(session: Session, channel: string, token: string): Promise<Result> {
+    const sub = session.subs.get(channel);
+    if (!sub) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED);
+    const claims = await this.tokens.verifySubscriptionToken(session.app, token, { client: session.id, user: session.user, channel });
+    sub.expires = claims.exp;
+    return claims.exp ? { expires: claims.exp } : {};
+  }
+
+  // --- lifecycle -------------------------------------------------------------------------------
+
+  /**
+   * The transport closed. Leaves channels and removes presence, unless the node is shutting down:
+   * then presence expires by TTL, so a rolling deploy does not mark every user offline at once.
+   */
+  async onClosed(session: Session, def: DisconnectDef | undefined): Promise<void> {
+    if (session.state === 'closed') return;
+    this.connecting.delete(session);
+    const wasConnected = session.state === 'connected';
+    session.state = 'closed';
+    session.closeReason = def;
+    const channels = [...session.subs.entries()];
+    this.hub.removeSession(session);
+    if (!wasConnected || def === DisconnectCode.SHUTDOWN) return;
+    try {
+      for (const [channel, sub] of channels) {
+        if (!sub.presence) continue;
+        await this.presence.leave(session.app.id, channel, session.id);
+        if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel);
+      }
+      await this.presence.removeConnection(session.app.id, session.id);
+    } catch (err) {
+      this.log.warn({ msg: 'presence cleanup failed; entries expire by TTL', app: session.app.id, err: String(err) });
+    }
+  }
+
+  /** Periodic work for all local sessions; called by the supervisor. */
+  expireSubscriptions(session: Session, nowSec: number): void {
+    for (const [channel, sub] of session.subs) {
+      if (sub.expires !== undefined && sub.expires <= nowSec) void this.serverUnsubscribe(session, channel, UNSUB_EXPIRED);
+    }
+  }
+
+  async refreshPresence(session: Session): Promise<void> {
+    const channels: string[] = [];
+    for (const [channel, sub] of session.subs) if (sub.presence) channels.push(channel);
+    await this.presence.refresh(session.app.id, session.id, channels, this.presenceTtlMs);
+  }
+
+  get presenceTtlMs(): number {
+    return this.config.presence.ttlSeconds * 1000;
+  }
+
+  // --- replies ---------------------------------------------------------------------------------
+
+  private reply(session: Session, id: number, result: Result): void {
+    session.send(new OutFrame(`{"id":${id},"result":${JSON.stringify(result)}}`));
+  }
+
+  private replyError(session: Session, id: number, err: HeraldError): void {
+    const body = err.def.temporary
+      ? { code: err.code, message: err.message, temporary: true }
+      : { code: err.code, message: err.message };
+    session.send(new OutFrame(encodeFrame({ id, error: body })));
+  }
+}
+
+/** History read shared by the client command and the REST API. */
+export async function readHistory(
+  history: HistoryStore,
+  appId: string,
+  channel: string,
+  opts: { limit?: number; since?: StreamPosition; reverse?: boolean },
+): Promise<{ publications: Publication[]; offset: number; epoch: string }> {
+  const { entries, position } = await history.read(appId, channel, {
+    limit: opts.limit,
+    since: opts.since,
+    reverse: opts.reverse,
+  });
+  if (opts.since && opts.since.epoch !== position.epoch) {
+    throw new HeraldError(ErrorCode.UNRECOVERABLE_POSITION, 'epoch changed: the stream was reset', {
+      offset: position.offset,
+      epoch: position.epoch,
+    });
+  }
+  return {
+    publications: entries.map((e) => JSON.parse(withOffset(e.offset, e.value)) as Publication),
+    offset: position.offset,
+    epoch: position.epoch,
+  };
+}

@@ -1,0 +1,185 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { BUS, Topics, type Bus, type BusRecord, type BusSubscription } from '@herald/bus';
+import { HISTORY_STORE, type HistoryStore } from '@herald/history';
+import { DisconnectCode, type DisconnectDef, type StreamPosition } from '@herald/protocol';
+import { ChannelStream } from './channel-stream.js';
+import { decodeChannelRecord, decodeControl, type ControlMessage } from './envelope.js';
+import { OutFrame } from './out-frame.js';
+import type { Session } from './session.js';
+
+const SEP = '\u0000';
+
+/**
+ * This node's local subscriptions and connections, and the consumer of the publication and control
+ * topics: every record is decoded once and its frame handed to the channel's stream, which fans
+ * the same bytes out to every local subscriber.
+ */
+@Injectable()
+export class Hub implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger('Hub');
+  private readonly streams = new Map<string, ChannelStream>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly byUser = new Map<string, Set<Session>>();
+  private readonly subscriptions: BusSubscription[] = [];
+
+  constructor(
+    @Inject(BUS) private readonly bus: Bus,
+    @Inject(HISTORY_STORE) private readonly history: HistoryStore,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.subscriptions.push(
+      await this.bus.subscribe(Topics.PUBLICATIONS, {}, async (r) => this.onPublicationRecord(r)),
+      await this.bus.subscribe(Topics.CONTROL, {}, async (r) => this.onControlRecord(r)),
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.close()));
+  }
+
+  // --- sessions -------------------------------------------------------------------------------
+
+  addSession(session: Session): void {
+    this.sessions.set(session.id, session);
+    const key = session.app.id + SEP + session.user;
+    let set = this.byUser.get(key);
+    if (!set) this.byUser.set(key, (set = new Set()));
+    set.add(session);
+  }
+
+  /** Drops the session and all its local subscriptions. */
+  removeSession(session: Session): void {
+    for (const channel of session.subs.keys()) this.leaveStream(session, channel);
+    if (!this.sessions.delete(session.id)) return;
+    const key = session.app.id + SEP + session.user;
+    const set = this.byUser.get(key);
+    if (set) {
+      set.delete(session);
+      if (set.size === 0) this.byUser.delete(key);
+    }
+  }
+
+  sessionsOf(appId: string, user: string): Session[] {
+    return [...(this.byUser.get(appId + SEP + user) ?? [])];
+  }
+
+  allSessions(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  // --- subscriptions --------------------------------------------------------------------------
+
+  /** Subscribes to a channel without history (at-most-once): live from now on. */
+  subscribeLive(session: Session, channel: string): void {
+    this.stream(session.app.id, channel).subscribers.add(session);
+  }
+
+  /**
+   * Subscribes to a channel with history: publications arriving while `readPosition` runs are held
+   * for the session. Call the returned `activate` right after the subscribe reply was queued.
+   */
+  async subscribeOrdered<T extends { position: StreamPosition }>(
+    session: Session,
+    channel: string,
+    readPosition: () => Promise<T>,
+  ): Promise<{ value: T; activate: () => void }> {
+    const stream = this.stream(session.app.id, channel);
+    stream.addJoiner(session);
+    try {
+      const value = await readPosition();
+      return { value, activate: () => stream.completeJoin(session, value.position) };
+    } catch (err) {
+      this.leaveStream(session, channel);
+      throw err;
+    }
+  }
+
+  leaveStream(session: Session, channel: string): void {
+    const key = session.app.id + SEP + channel;
+    const stream = this.streams.get(key);
+    if (!stream) return;
+    stream.remove(session);
+    if (stream.size === 0) this.streams.delete(key);
+  }
+
+  /** Channels with local subscribers, and their counts. */
+  channels(appId: string, prefix = ''): { channel: string; subscribers: number }[] {
+    const out: { channel: string; subscribers: number }[] = [];
+    const start = appId + SEP + prefix;
+    for (const [key, stream] of this.streams) {
+      if (key.startsWith(start) && stream.size > 0) out.push({ channel: stream.channel, subscribers: stream.size });
+    }
+    return out.sort((a, b) => (a.channel < b.channel ? -1 : 1));
+  }
+
+  private stream(appId: string, channel: string): ChannelStream {
+    const key = appId + SEP + channel;
+    let stream = this.streams.get(key);
+    if (!stream) {
+      stream = new ChannelStream(
+        appId,
+        channel,
+        async (since, limit) => this.history.read(appId, channel, { since, limit }),
+        (sessions) => this.closeAll(sessions, DisconnectCode.INSUFFICIENT_STATE),
+      );
+      this.streams.set(key, stream);
+    }
+    return stream;
+  }
+
+  private closeAll(sessions: Session[], def: DisconnectDef): void {
+    for (const s of sessions) s.transport.close(def);
+  }
+
+  // --- bus consumers --------------------------------------------------------------------------
+
+  private onPublicationRecord(record: BusRecord): void {
+    const { header, frameJson } = decodeChannelRecord(record.value);
+    const stream = this.streams.get(header.a + SEP + header.c);
+    if (!stream) return;
+    const frame = new OutFrame(frameJson);
+    if (header.k === 'pub' && header.o !== undefined && header.e !== undefined) {
+      stream.onPublication(header.o, header.e, frame);
+    } else {
+      stream.deliverUnordered(frame);
+    }
+  }
+
+  private onControlRecord(record: BusRecord): void {
+    let msg: ControlMessage;
+    try {
+      msg = decodeControl(record.value);
+    } catch {
+      this.log.warn('undecodable control record skipped');
+      return;
+    }
+    this.applyControl(msg);
+  }
+
+  /** Applies a control message to local sessions (the bus delivers it to every node). */
+  applyControl(msg: ControlMessage): void {
+    if (msg.k === 'disconnect') {
+      const def = Object.values(DisconnectCode).find((d) => d.code === msg.code) ?? DisconnectCode.FORCE_DISCONNECT;
+      this.closeAll(this.sessionsOf(msg.a, msg.u), def);
+    } else if (msg.k === 'unsubscribe') {
+      for (const s of this.sessionsOf(msg.a, msg.u)) this.onServerUnsubscribe?.(s, msg.c);
+    } else if (msg.k === 'revoke') {
+      const targets = msg.u
+        ? this.sessionsOf(msg.a, msg.u)
+        : [...this.sessions.values()].filter((s) => s.app.id === msg.a);
+      for (const s of targets) {
+        const byJti = msg.jti !== undefined && s.jti === msg.jti;
+        const byUser = msg.u !== undefined && msg.before !== undefined && (s.iat ?? 0) < msg.before;
+        if (byJti || byUser) s.transport.close(DisconnectCode.TOKEN_REVOKED);
+      }
+    }
+  }
+
+  /** Set by the client service: how a server-side unsubscribe is carried out for one session. */
+  onServerUnsubscribe?: (session: Session, channel: string) => void;
+}

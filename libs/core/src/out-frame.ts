@@ -1,0 +1,49 @@
+/**
+ * A server frame encoded once per wire format and shared by every subscriber (DESIGN.md "Hot
+ * path"): the JSON text is built once by the publisher; each transport asks for its own encoding
+ * (e.g. the WebSocket frame bytes), which is computed on first use and reused for every other
+ * connection of that transport.
+ */
+export class OutFrame {
+  private utf8?: Buffer;
+  private ws?: Buffer;
+
+  constructor(readonly json: string) {}
+
+  bytes(): Buffer {
+    return (this.utf8 ??= Buffer.from(this.json, 'utf8'));
+  }
+
+  /** An unmasked, final WebSocket text frame (RFC 6455 §5.2) carrying the JSON. */
+  wsFrame(): Buffer {
+    if (this.ws) return this.ws;
+    const payload = this.bytes();
+    const len = payload.length;
+    const headerLen = len < 126 ? 2 : len < 65536 ? 4 : 10;
+    const frame = Buffer.allocUnsafe(headerLen + len);
+    frame[0] = 0x81; // FIN + opcode 1 (text)
+    if (len < 126) {
+      frame[1] = len;
+    } else if (len < 65536) {
+      frame[1] = 126;
+      frame.writeUInt16BE(len, 2);
+    } else {
+      frame[1] = 127;
+      frame.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+      frame.writeUInt32BE(len >>> 0, 6);
+    }
+    payload.copy(frame, headerLen);
+    this.ws = frame;
+    return frame;
+  }
+}
+
+/** `{"push":"pub","channel":...,"pub":<publication json>}` without re-serializing the publication. */
+export function pubFrameJson(channel: string, publicationJson: string): string {
+  return `{"push":"pub","channel":${JSON.stringify(channel)},"pub":${publicationJson}}`;
+}
+
+/** Stored history values omit the offset (it is assigned by the append); this puts it back. */
+export function withOffset(offset: number, valueJson: string): string {
+  return valueJson.length > 2 ? `{"offset":${offset},${valueJson.slice(1)}` : `{"offset":${offset}}`;
+}

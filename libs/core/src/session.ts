@@ -1,0 +1,95 @@
+import type { AppConfig, NamespaceOptions } from '@herald/config';
+import type { ClientInfo, DisconnectDef } from '@herald/protocol';
+import type { OutFrame } from './out-frame.js';
+
+export type TransportKind = 'websocket' | 'sse' | 'poll';
+
+/**
+ * A transport is a dumb pipe under a session (STYLE.md rule 6): it writes frames in its wire
+ * format and closes; it never parses commands, never sees tenants and never authorizes.
+ */
+export interface Transport {
+  readonly kind: TransportKind;
+  /**
+   * Queues one frame. Returns false when the bounded outbound queue would overflow; the
+   * transport has then already begun closing the connection with the "slow" code.
+   */
+  send(frame: OutFrame): boolean;
+  /** Flushes what is queued, then closes with the code (a `disconnect` push where the wire needs it). */
+  close(def: DisconnectDef, reason?: string): void;
+}
+
+export interface SubscriptionState {
+  namespace: NamespaceOptions;
+  /** Unix seconds when the subscription token expires (private channels), if any. */
+  expires?: number;
+  /** Whether this subscription joined presence (so it must leave). */
+  presence: boolean;
+}
+
+export type SessionState = 'connecting' | 'connected' | 'closed';
+
+let counter = 0;
+const nodeSalt = Math.random().toString(36).slice(2, 8);
+
+/**
+ * A client session: identity, subscriptions and liveness, independent of the transport that
+ * carries it. Kept small on purpose: an idle connection must cost a few KiB at most.
+ */
+export class Session {
+  readonly id: string;
+  state: SessionState = 'connecting';
+  user = '';
+  info: unknown = undefined;
+  /** Connection token expiry (unix seconds); 0 = none. */
+  expires = 0;
+  jti: string | undefined = undefined;
+  iat: number | undefined = undefined;
+  readonly subs = new Map<string, SubscriptionState>();
+  readonly createdAt: number;
+  lastPongAt: number;
+  /** Serialises command processing so replies keep the order of commands. */
+  chain: Promise<void> = Promise.resolve();
+  /** Lazily created per-connection publish bucket (tokens available, last refill ms). */
+  publishTokens = -1;
+  publishRefillAt = 0;
+  closeReason: DisconnectDef | undefined = undefined;
+
+  constructor(
+    readonly app: AppConfig,
+    readonly transport: Transport,
+    now: number,
+  ) {
+    this.id = `${nodeSalt}${(++counter).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    this.createdAt = now;
+    this.lastPongAt = now;
+  }
+
+  get clientInfo(): ClientInfo {
+    return this.info === undefined
+      ? { user: this.user, client: this.id }
+      : { user: this.user, client: this.id, info: this.info };
+  }
+
+  send(frame: OutFrame): boolean {
+    if (this.state === 'closed') return false;
+    return this.transport.send(frame);
+  }
+
+  /**
+   * Takes one token from the per-connection client-publish bucket (rate per second, burst 2x).
+   * Inline rather than a TokenBucket object so idle sessions carry no extra allocation.
+   */
+  takePublishToken(perSecond: number, now: number): boolean {
+    const burst = perSecond * 2;
+    if (this.publishTokens < 0) {
+      this.publishTokens = burst;
+      this.publishRefillAt = now;
+    }
+    this.publishTokens = Math.min(burst, this.publishTokens + ((now - this.publishRefillAt) / 1000) * perSecond);
+    this.publishRefillAt = now;
+    if (this.publishTokens < 1) return false;
+    this.publishTokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './history-store.js';
+export * from './history.module.js';
+export * from './memory/memory.history-store.js';

@@ -1,0 +1,3 @@
+export * from './presence-registry.js';
+export * from './presence.module.js';
+export * from './memory/memory.presence-registry.js';

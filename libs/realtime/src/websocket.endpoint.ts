@@ -1,0 +1,83 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Logger } from '@nestjs/common';
+import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import type { RawData, WebSocket } from 'ws';
+import { isOriginAllowed } from '@herald/auth';
+import { NODE_CONFIG, type NodeConfig } from '@herald/config';
+import { CONTROL_STORE, type ControlStore } from '@herald/control';
+import { ClientService, SessionSupervisor, WriteScheduler, type Session } from '@herald/core';
+import { DisconnectCode } from '@herald/protocol';
+import { TokenBucket } from '@herald/state';
+import { WsTransport } from './ws.transport.js';
+
+export const WEBSOCKET_PATH = '/connection/websocket';
+
+/**
+ * `/connection/websocket?key=<client key>`: native protocol v1 over WebSocket. Checks that need no
+ * credentials happen here, before a session exists: draining, the node's new-connection rate
+ * (a reconnect storm is shed, not absorbed), the app key and the browser origin.
+ */
+@WebSocketGateway({ path: WEBSOCKET_PATH })
+export class WebSocketEndpoint implements OnGatewayConnection {
+  private readonly log = new Logger('WebSocketEndpoint');
+  private readonly admission: TokenBucket;
+
+  constructor(
+    @Inject(NODE_CONFIG) private readonly config: NodeConfig,
+    @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    private readonly clients: ClientService,
+    private readonly supervisor: SessionSupervisor,
+    private readonly scheduler: WriteScheduler,
+  ) {
+    const rate = config.newConnectionsPerSecond;
+    this.admission = new TokenBucket(rate, rate * 2);
+  }
+
+  handleConnection(ws: WebSocket, req: IncomingMessage): void {
+    // Messages may arrive before the app lookup resolves: hold them until the session exists.
+    let session: Session | undefined;
+    let early: string[] | undefined = [];
+    let transport: WsTransport | undefined;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        ws.close(DisconnectCode.BAD_REQUEST.code, 'binary frames are not supported');
+        return;
+      }
+      const text = rawToString(data);
+      if (session) this.clients.handleMessage(session, text);
+      else early?.push(text);
+    });
+    ws.on('close', () => {
+      early = undefined;
+      if (session) void this.clients.onClosed(session, transport?.closeDef);
+    });
+
+    const reject = (def: { code: number; reason: string }) => ws.close(def.code, def.reason);
+    if (this.supervisor.draining) return reject(DisconnectCode.SHUTDOWN);
+    if (!this.admission.take()) return reject(DisconnectCode.NODE_BUSY);
+    const key = new URL(req.url ?? '/', 'http://localhost').searchParams.get('key');
+    if (!key) return reject(DisconnectCode.UNKNOWN_APP);
+    this.control.getAppByKey(key).then(
+      (app) => {
+        if (ws.readyState !== ws.OPEN || early === undefined) return;
+        if (!app || !app.enabled) return reject(DisconnectCode.UNKNOWN_APP);
+        if (!isOriginAllowed(app, req.headers.origin)) return reject(DisconnectCode.ORIGIN_NOT_ALLOWED);
+        transport = new WsTransport(ws, req.socket, this.scheduler, app.limits.outboundQueueBytes);
+        session = this.clients.createSession(app, transport);
+        const pending = early;
+        early = undefined;
+        for (const text of pending) this.clients.handleMessage(session, text);
+      },
+      (err: unknown) => {
+        this.log.error({ msg: 'app lookup failed', err: String(err) });
+        reject(DisconnectCode.SERVER_ERROR);
+      },
+    );
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

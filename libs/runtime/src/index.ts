@@ -1,0 +1,2 @@
+export * from './ports.module.js';
+export * from './bootstrap.js';

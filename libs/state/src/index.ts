@@ -1,0 +1,11 @@
+export * from './rate-limiter.js';
+export * from './idempotency-store.js';
+export * from './ticket-store.js';
+export * from './revocation-store.js';
+export * from './token-bucket.js';
+export * from './state.module.js';
+export * from './memory/memory.rate-limiter.js';
+export * from './memory/memory.idempotency-store.js';
+export * from './memory/memory.ticket-store.js';
+export * from './memory/memory.revocation-store.js';
+export type { MemoryStoreOptions } from './memory/ttl-map.js';
