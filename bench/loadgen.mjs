@@ -1,8 +1,8 @@
 // Load generator worker: holds a share of the subscribers (at most ~5k connections, far below
-// the 20,000 open files a process may hold here), all from one source address (127.0.0.x, so
-// each worker has its own ~28k ephemeral ports). Driven by run.mjs over IPC:
+// the 20,000 open files a process may hold here), spread over source addresses of its own
+// (127.0.x.y, ≤ 1000 connections each; see run.mjs). Driven by run.mjs over IPC:
 //
-//   → {type:'start', target, ctx, port, firstIndex, count, localAddress}
+//   → {type:'start', target, ctx, port, firstIndex, count, localAddresses}
 //   ← {type:'progress', subscribed, failed} … then {type:'connected', …}
 //   → {type:'window', t0, t1}     reset counters for a measurement window
 //   → {type:'report'}             ← {type:'report', …SubscriberPool.report()}

@@ -1,7 +1,7 @@
 // Publisher worker: publishes over the target's REST endpoint and holds one probe subscriber.
 // Driven by run.mjs over IPC:
 //
-//   → {type:'start', target, ctx, port, probeIndex, localAddress}   connect the probe
+//   → {type:'start', target, ctx, port, probeIndex, localAddresses}   connect the probe
 //   ← {type:'connected', …}
 //   → {type:'run', mode, rate, startAt, t0, t1, window}             one publish phase
 //   ← {type:'done', …}
@@ -41,7 +41,7 @@ process.on('message', async (msg) => {
         port,
         firstIndex: msg.probeIndex,
         count: 1,
-        localAddress: msg.localAddress,
+        localAddresses: msg.localAddresses,
         trackSeq: true,
       });
       await probe.connectAll();
@@ -92,13 +92,10 @@ async function runPhase({ mode, rate, startAt, t0, t1, window }) {
       }
       poke();
     };
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers },
-      (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode < 300, `HTTP ${res.statusCode}`));
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode < 300, `HTTP ${res.statusCode}`));
+    });
     req.on('error', (err) => done(false, err.message));
     req.end(body);
   };

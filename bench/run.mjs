@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { getTarget } from './targets/index.mjs';
-import { Histogram, cpuSeconds, nowUs, rssBytes, sleep, sleepUntil } from './lib/common.mjs';
+import { Histogram, coreSeconds, cpuSeconds, nowUs, rssBytes, sleep, sleepUntil } from './lib/common.mjs';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
@@ -45,7 +45,10 @@ const { values: flags } = parseArgs({
 });
 
 const opts = {
-  targets: flags.targets.split(',').map((s) => s.trim()).filter(Boolean),
+  targets: flags.targets
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
   subs: (flags.subs ?? (flags.quick ? '1000' : '1000,10000')).split(',').map(Number),
   warmupS: Number(flags.warmup ?? (flags.quick ? 1 : 2)),
   measureS: Number(flags.measure ?? (flags.quick ? 3 : 10)),
@@ -75,9 +78,7 @@ const LOADGEN_CORE = '1';
 
 /** Command + args that run `node <nodeArgs…>` on the given core (unpinned without taskset). */
 function nodeCommand(core, nodeArgs) {
-  return hasTaskset
-    ? ['taskset', ['-c', core, process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+  return hasTaskset ? ['taskset', ['-c', core, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
 }
 
 function machineInfo() {
@@ -132,7 +133,10 @@ function spawnWorker(script) {
   });
   proc.next = (type, timeoutMs) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script}: no "${type}" in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${script}: no "${type}" in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       waiters.push({
         type,
         resolve: (m) => (clearTimeout(timer), resolve(m)),
@@ -227,7 +231,10 @@ async function openInspector(url) {
   ws.on('message', (data) => {
     const msg = JSON.parse(data);
     const p = pending.get(msg.id);
-    if (p) pending.delete(msg.id), msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result);
+    if (!p) return; // an event, not a reply
+    pending.delete(msg.id);
+    if (msg.error) p.reject(new Error(msg.error.message));
+    else p.resolve(msg.result);
   });
   const call = (method, params = {}) =>
     new Promise((resolve, reject) => {
@@ -260,11 +267,37 @@ async function measureMemory(server) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Client source addresses
+// ---------------------------------------------------------------------------------------------
+
+// Connections are spread over loopback source addresses 127.0.0.2, .3, … with at most this many
+// on one address, and no address is used twice in a run. Node binds the source address before
+// connecting, and bind() picks a free port by searching (half of) the ~28k ephemeral ports of that
+// address; with many sockets, or TIME_WAIT leftovers from the previous scenario, on one address
+// that search slows connection setup by orders of magnitude.
+const PER_SOURCE_ADDRESS = 1000;
+let addressCounter = 2;
+
+function sourceAddresses(n) {
+  const out = [];
+  while (out.length < n) {
+    const c = addressCounter++;
+    if (c % 256 === 0 || c % 256 === 255) continue;
+    if (c >= 256 * 256) throw new Error('out of source addresses');
+    out.push(`127.0.${c >> 8}.${c & 255}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // One scenario: one server, N subscribers, both publish phases
 // ---------------------------------------------------------------------------------------------
 
 const log = (s) => console.log(s);
-const fmt = (n, d = 0) => (n == null || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (n, d = 0) =>
+  n == null || !Number.isFinite(n)
+    ? '–'
+    : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function runScenario(target, subs) {
   log(`\n== ${target.name}, ${fmt(subs)} subscribers ==`);
@@ -292,7 +325,7 @@ async function runScenario(target, subs) {
         port: server.port,
         firstIndex: k * opts.perProc,
         count,
-        localAddress: `127.0.0.${2 + k}`,
+        localAddresses: sourceAddresses(Math.ceil(count / PER_SOURCE_ADDRESS)),
       });
     }
     const t = Date.now();
@@ -312,15 +345,17 @@ async function runScenario(target, subs) {
         ctx,
         port: server.port,
         probeIndex: subs - 1,
-        localAddress: `127.0.0.${2 + lgCount}`,
+        localAddresses: sourceAddresses(1),
       },
       'connected',
     );
     const open = lgStart.reduce((a, r) => a + r.open, 0) + probe.open;
     const failed = lgStart.reduce((a, r) => a + r.failed, 0) + probe.failed;
     const errors = [...new Set(lgStart.flatMap((r) => r.errors).concat(probe.errors))];
-    log(`  ${fmt(open)} subscribers connected in ${fmt((Date.now() - t) / 1000, 1)} s` +
-      (failed ? `, ${failed} FAILED: ${errors.join('; ')}` : ''));
+    log(
+      `  ${fmt(open)} subscribers connected in ${fmt((Date.now() - t) / 1000, 1)} s` +
+        (failed ? `, ${failed} FAILED: ${errors.join('; ')}` : ''),
+    );
     if (open === 0) throw new Error('no subscriber connected');
 
     // Idle memory per connection.
@@ -334,8 +369,10 @@ async function runScenario(target, subs) {
       heapPerConn: (mem1.heapUsed - mem0.heapUsed) / open,
       externalPerConn: (mem1.external - mem0.external) / open,
     };
-    log(`  idle memory: ${fmt(memory.rssPerConn / 1024, 2)} KiB RSS / connection ` +
-      `(heap ${fmt(memory.heapPerConn / 1024, 2)} KiB), RSS ${fmt(mem0.rss / 2 ** 20, 1)} → ${fmt(mem1.rss / 2 ** 20, 1)} MiB`);
+    log(
+      `  idle memory: ${fmt(memory.rssPerConn / 1024, 2)} KiB RSS / connection ` +
+        `(heap ${fmt(memory.heapPerConn / 1024, 2)} KiB), RSS ${fmt(mem0.rss / 2 ** 20, 1)} → ${fmt(mem1.rss / 2 ** 20, 1)} MiB`,
+    );
 
     const phases = [];
     for (const mode of ['fixed', 'saturated']) {
@@ -357,17 +394,25 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
   const startAt = nowUs() + 300_000;
   const t0 = startAt + opts.warmupS * 1e6;
   const t1 = t0 + opts.measureS * 1e6;
-  log(`  ${mode}: ` + (fixed
-    ? `${fmt(rate, 1)} publications/s = ${fmt(opts.offered)} deliveries/s offered`
-    : `as fast as delivered, ≤ ${window} publications (${fmt(window * subs)} deliveries) in flight`) +
-    `, ${opts.warmupS} s warm-up + ${opts.measureS} s measured`);
+  log(
+    `  ${mode}: ` +
+      (fixed
+        ? `${fmt(rate, 1)} publications/s = ${fmt(opts.offered)} deliveries/s offered`
+        : `as fast as delivered, ≤ ${window} publications (${fmt(window * subs)} deliveries) in flight`) +
+      `, ${opts.warmupS} s warm-up + ${opts.measureS} s measured`,
+  );
 
   for (const lg of loadgens) lg.send({ type: 'window', t0, t1 });
-  const done = publisher.call({ type: 'run', mode, rate, startAt, t0, t1, window }, 'done', (t1 - nowUs()) / 1000 + 30_000);
+  const done = publisher.call(
+    { type: 'run', mode, rate, startAt, t0, t1, window },
+    'done',
+    (t1 - nowUs()) / 1000 + 30_000,
+  );
 
   // CPU of every process over exactly the measured window.
   const pids = { server: server.pid, publisher: publisher.pid, loadgens: loadgens.map((lg) => lg.pid) };
   const sampleCpu = () => ({
+    core: coreSeconds(SERVER_CORE),
     server: cpuSeconds(pids.server),
     publisher: cpuSeconds(pids.publisher),
     loadgens: pids.loadgens.map(cpuSeconds),
@@ -383,7 +428,8 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
 
   // Drain: wait until every publication sent in the window has arrived (or nothing moves for 2 s).
   const expected = pub.publishedInWindow * subs;
-  const collect = () => Promise.all([...loadgens, publisher].map((w) => w.call({ type: 'report' }, 'report')));
+  const collect = () =>
+    Promise.all([...loadgens, publisher].map((w) => w.call({ type: 'report' }, 'report')));
   let reports = await collect();
   let received = reports.reduce((a, r) => a + r.sentInWindow, 0);
   for (let i = 0, still = 0; i < 60 && received < expected && still < 8; i++) {
@@ -401,15 +447,25 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
   const serverCpu = cpu1.server - cpu0.server;
   const lgCpu = cpu1.loadgens.map((c, i) => (c - cpu0.loadgens[i]) / opts.measureS);
   const pubCpu = (cpu1.publisher - cpu0.publisher) / opts.measureS;
+  const coreBusy = hasTaskset && cpu0.core ? (cpu1.core.busy - cpu0.core.busy) / opts.measureS : null;
+  const coreSoftirq =
+    hasTaskset && cpu0.core ? (cpu1.core.softirq - cpu0.core.softirq) / opts.measureS : null;
   const res = {
     mode,
     publicationsPerSec: pub.publishedInWindow / opts.measureS,
     offeredDeliveriesPerSec: fixed ? opts.offered : null,
     deliveriesPerSec: recv / opts.measureS,
     serverCpuUtil: serverCpu / opts.measureS,
+    serverCoreBusy: coreBusy,
+    serverCoreSoftirq: coreSoftirq,
     cpuSecPerMillion: recv ? serverCpu / (recv / 1e6) : null,
     deliveriesPerCpuSec: serverCpu > 0 ? recv / serverCpu : null,
-    latencyMs: { p50: hist.quantileMs(0.5), p99: hist.quantileMs(0.99), p999: hist.quantileMs(0.999), max: hist.max / 1000 },
+    latencyMs: {
+      p50: hist.quantileMs(0.5),
+      p99: hist.quantileMs(0.99),
+      p999: hist.quantileMs(0.999),
+      max: hist.max / 1000,
+    },
     deliveredPct: expected ? (100 * received) / expected : null,
     publishedInWindow: pub.publishedInWindow,
     publishFailures: pub.failed,
@@ -422,19 +478,31 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
     warnings: [],
   };
   const loadCore = lgCpu.reduce((a, b) => a + b, 0) + pubCpu;
-  lgCpu.forEach((u, i) => u > 0.8 && res.warnings.push(`load generator ${i} used ${fmt(u * 100)}% of a core`));
-  if (hasTaskset && loadCore > 0.9)
-    res.warnings.push(`load-generator core ${fmt(loadCore * 100)}% busy: the client side may limit this row`);
+  lgCpu.forEach(
+    (u, i) => u > 0.8 && res.warnings.push(`load generator ${i} used ${fmt(u * 100)}% of a core`),
+  );
+  if (hasTaskset && loadCore > 0.9 && !(coreBusy > 0.9))
+    res.warnings.push(
+      `load-generator core ${fmt(loadCore * 100)}% busy while the server core is not: the client side may limit this row`,
+    );
+  // Core busy time not explained by the server or by softirq: someone else ran on the server core.
+  res.otherOnServerCore = coreBusy == null ? null : Math.max(0, coreBusy - res.serverCpuUtil - coreSoftirq);
+  if (res.otherOnServerCore > 0.1)
+    res.warnings.push(
+      `other processes used ~${fmt(res.otherOnServerCore * 100)}% of the server core: run on an idle machine`,
+    );
   if (pub.failed) res.warnings.push(`${pub.failed} publish requests failed: ${pub.errors.join('; ')}`);
   if (pub.skipped) res.warnings.push(`${pub.skipped} scheduled publications skipped (server not answering)`);
   if (dropped) res.warnings.push(`${dropped} subscribers disconnected`);
   if (fixed && res.deliveriesPerSec < 0.95 * opts.offered)
     res.warnings.push('delivered less than 95% of the offered rate');
 
-  log(`    ${fmt(res.deliveriesPerSec)} deliveries/s, server CPU ${fmt(res.serverCpuUtil * 100)}%, ` +
-    `${fmt(res.cpuSecPerMillion, 3)} CPU s / M deliveries (${fmt(res.deliveriesPerCpuSec)} / CPU s), ` +
-    `latency p50 ${fmt(res.latencyMs.p50, 2)} p99 ${fmt(res.latencyMs.p99, 2)} p99.9 ${fmt(res.latencyMs.p999, 2)} ms, ` +
-    `delivered ${fmt(res.deliveredPct, 3)}%, load generators ${lgCpu.map((u) => fmt(u * 100) + '%').join(' ')} + publisher ${fmt(pubCpu * 100)}%`);
+  log(
+    `    ${fmt(res.deliveriesPerSec)} deliveries/s, server CPU ${fmt(res.serverCpuUtil * 100)}% (core ${fmt(coreBusy * 100)}% busy, ${fmt(coreSoftirq * 100)}% softirq), ` +
+      `${fmt(res.cpuSecPerMillion, 3)} CPU s / M deliveries (${fmt(res.deliveriesPerCpuSec)} / CPU s), ` +
+      `latency p50 ${fmt(res.latencyMs.p50, 2)} p99 ${fmt(res.latencyMs.p99, 2)} p99.9 ${fmt(res.latencyMs.p999, 2)} ms, ` +
+      `delivered ${fmt(res.deliveredPct, 3)}%, load generators ${lgCpu.map((u) => fmt(u * 100) + '%').join(' ')} + publisher ${fmt(pubCpu * 100)}%`,
+  );
   for (const w of res.warnings) log(`    WARNING: ${w}`);
   return res;
 }
@@ -445,24 +513,32 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
 
 function markdown(results) {
   const out = [];
-  out.push('| target | subscribers | phase | delivered/s | server CPU | CPU s per M deliveries | deliveries per CPU s | p50 ms | p99 ms | p99.9 ms | delivered | load-gen core |');
+  out.push(
+    '| target | subscribers | phase | delivered/s | server CPU (core busy) | CPU s per M deliveries | deliveries per CPU s | p50 ms | p99 ms | p99.9 ms | delivered | load-gen core |',
+  );
   out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of results) {
     for (const p of s.phases) {
       const loadCore = p.loadgenCpuUtil.reduce((a, b) => a + b, 0) + p.publisherCpuUtil;
       const phase = p.mode === 'fixed' ? `fixed ${fmt(p.offeredDeliveriesPerSec / 1000)}k/s` : 'saturated';
-      out.push(`| ${s.target} | ${fmt(s.connected)} | ${phase} | ${fmt(p.deliveriesPerSec)} | ${fmt(p.serverCpuUtil * 100)}% | ` +
-        `${fmt(p.cpuSecPerMillion, 3)} | ${fmt(p.deliveriesPerCpuSec)} | ${fmt(p.latencyMs.p50, 2)} | ${fmt(p.latencyMs.p99, 2)} | ` +
-        `${fmt(p.latencyMs.p999, 2)} | ${fmt(p.deliveredPct, 2)}% | ${fmt(loadCore * 100)}% |`);
+      out.push(
+        `| ${s.target} | ${fmt(s.connected)} | ${phase} | ${fmt(p.deliveriesPerSec)} | ${fmt(p.serverCpuUtil * 100)}% (${fmt(p.serverCoreBusy * 100)}%) | ` +
+          `${fmt(p.cpuSecPerMillion, 3)} | ${fmt(p.deliveriesPerCpuSec)} | ${fmt(p.latencyMs.p50, 2)} | ${fmt(p.latencyMs.p99, 2)} | ` +
+          `${fmt(p.latencyMs.p999, 2)} | ${fmt(p.deliveredPct, 2)}% | ${fmt(loadCore * 100)}% |`,
+      );
     }
   }
   out.push('');
-  out.push('| target | subscribers | RSS before → after (MiB) | RSS per idle connection | JS heap per idle connection |');
+  out.push(
+    '| target | subscribers | RSS before → after (MiB) | RSS per idle connection | JS heap per idle connection |',
+  );
   out.push('|---|---:|---:|---:|---:|');
   for (const s of results) {
     const m = s.memory;
-    out.push(`| ${s.target} | ${fmt(m.connections)} | ${fmt(m.rssBefore / 2 ** 20, 1)} → ${fmt(m.rssAfter / 2 ** 20, 1)} | ` +
-      `${fmt(m.rssPerConn / 1024, 2)} KiB | ${fmt(m.heapPerConn / 1024, 2)} KiB |`);
+    out.push(
+      `| ${s.target} | ${fmt(m.connections)} | ${fmt(m.rssBefore / 2 ** 20, 1)} → ${fmt(m.rssAfter / 2 ** 20, 1)} | ` +
+        `${fmt(m.rssPerConn / 1024, 2)} KiB | ${fmt(m.heapPerConn / 1024, 2)} KiB |`,
+    );
   }
   return out.join('\n');
 }
@@ -476,12 +552,20 @@ function checkTargets(results) {
   const f = find('ref-framed', 10000, 'saturated');
   if (h && f) {
     const ratio = h.deliveriesPerCpuSec / f.deliveriesPerCpuSec;
-    lines.push(`${ratio >= 0.9 ? 'PASS' : 'FAIL'} deliveries per CPU s at 10k saturated: ${fmt(ratio * 100, 1)}% of ref-framed (target ≥ 90%)`);
+    lines.push(
+      `${ratio >= 0.9 ? 'PASS' : 'FAIL'} deliveries per CPU s at 10k saturated: ${fmt(ratio * 100, 1)}% of ref-framed (target ≥ 90%)`,
+    );
   }
   for (const s of results.filter((r) => r.target === 'herald')) {
     const p = s.phases.find((x) => x.mode === 'fixed');
-    if (p) lines.push(`${p.latencyMs.p99 <= 100 ? 'PASS' : 'FAIL'} p99 at ${fmt(s.subs)} subscribers, 50k/s offered: ${fmt(p.latencyMs.p99, 2)} ms (target ≤ 100 ms)`);
-    if (s.subs >= 10000) lines.push(`${s.memory.rssPerConn <= 8192 ? 'PASS' : 'FAIL'} idle memory at ${fmt(s.subs)}: ${fmt(s.memory.rssPerConn / 1024, 2)} KiB / connection (target ≤ 8 KiB)`);
+    if (p)
+      lines.push(
+        `${p.latencyMs.p99 <= 100 ? 'PASS' : 'FAIL'} p99 at ${fmt(s.subs)} subscribers, 50k/s offered: ${fmt(p.latencyMs.p99, 2)} ms (target ≤ 100 ms)`,
+      );
+    if (s.subs >= 10000)
+      lines.push(
+        `${s.memory.rssPerConn <= 8192 ? 'PASS' : 'FAIL'} idle memory at ${fmt(s.subs)}: ${fmt(s.memory.rssPerConn / 1024, 2)} KiB / connection (target ≤ 8 KiB)`,
+      );
   }
   return lines;
 }
@@ -491,14 +575,19 @@ function checkTargets(results) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', LOADGEN_CORE, String(process.pid)], { stdio: 'ignore' });
+  if (hasTaskset)
+    execFileSync('taskset', ['-a', '-p', '-c', LOADGEN_CORE, String(process.pid)], { stdio: 'ignore' });
   const machine = machineInfo();
   const started = new Date();
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
   log(`Herald benchmark: ${command}`);
-  log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}`);
+  log(
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}`,
+  );
   log(`pinning: ${machine.pinned}`);
-  log(`targets ${opts.targets.join(', ')}; subscribers ${opts.subs.join(', ')}; ${opts.warmupS} s warm-up + ${opts.measureS} s measured per phase`);
+  log(
+    `targets ${opts.targets.join(', ')}; subscribers ${opts.subs.join(', ')}; ${opts.warmupS} s warm-up + ${opts.measureS} s measured per phase`,
+  );
 
   const results = [];
   const failures = [];
@@ -522,7 +611,10 @@ async function main() {
   const dir = `${benchDir}results`;
   mkdirSync(dir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
-  writeFileSync(`${dir}/${stamp}.json`, JSON.stringify({ started, command, machine, opts, results, failures, checks }, null, 2));
+  writeFileSync(
+    `${dir}/${stamp}.json`,
+    JSON.stringify({ started, command, machine, opts, results, failures, checks }, null, 2),
+  );
   writeFileSync(`${dir}/${stamp}.md`, `${command}\n\n${md}\n\n${checks.join('\n')}\n`);
   log(`\nresults: bench/results/${stamp}.json (and .md)`);
   process.exitCode = failures.length ? 1 : 0;

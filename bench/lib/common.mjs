@@ -141,3 +141,24 @@ export function rssBytes(pid) {
     return null;
   }
 }
+
+/**
+ * Times (seconds) of one CPU core from /proc/stat: busy (everything but idle and iowait) and
+ * softirq. On loopback the kernel's receive processing for the *client* sockets runs in softirq
+ * on the sending (server) core and is not charged to the server process: busy − process CPU.
+ */
+export function coreSeconds(core) {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${core} `));
+    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return { busy: (user + nice + system + irq + softirq + steal) / clkTck, softirq: softirq / clkTck };
+  } catch {
+    return null;
+  }
+}

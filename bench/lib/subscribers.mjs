@@ -22,7 +22,7 @@ export class SubscriberPool {
    * @param {number} o.port server port on 127.0.0.1
    * @param {number} o.firstIndex index of the first subscriber (user id u<index>)
    * @param {number} o.count connections to open
-   * @param {string} [o.localAddress] source address for every connection
+   * @param {string[]} [o.localAddresses] source addresses (127.0.x.y), used round-robin
    * @param {number} [o.concurrency] handshakes in flight at once
    * @param {boolean} [o.trackSeq] keep lastSeq, the highest sequence number received
    */
@@ -85,7 +85,7 @@ export class SubscriberPool {
 
   /** Opens one connection and completes the target's handshake; resolves to an Error or null. */
   connectOne(index) {
-    const { target, ctx, port, localAddress } = this.o;
+    const { target, ctx, port, localAddresses } = this.o;
     return new Promise((resolve) => {
       let ready = false;
       const session = target.session(ctx, index);
@@ -98,7 +98,7 @@ export class SubscriberPool {
       };
       const client = new RawWsClient({
         port,
-        localAddress,
+        localAddress: localAddresses?.[index % localAddresses.length],
         path: target.wsPath(ctx),
         onOpen: () => {
           try {
@@ -135,7 +135,7 @@ export class SubscriberPool {
   onDelivery(buf, start, end) {
     const now = this.now;
     const inRecvWindow = now >= this.t0 && now < this.t1;
-    for (let pos = buf.indexOf(TS_MARKER, start); pos >= 0 && pos < end; ) {
+    for (let pos = buf.indexOf(TS_MARKER, start); pos >= 0 && pos < end;) {
       const ts = readUint(buf, pos + TS_SKIP);
       this.total++;
       if (inRecvWindow) this.recvInWindow++;

@@ -56,6 +56,9 @@ export class ChannelStream {
   /** Join/leave pushes and publications of channels without history. */
   deliverUnordered(frame: OutFrame): void {
     for (const s of this.subscribers) s.send(frame);
+    if (this.joiners.size === 0) return;
+    // Active joiners (position known, waiting for the stream to catch up) are live subscribers too.
+    for (const [session, j] of this.joiners) if (j.watermark >= 0) session.send(frame);
   }
 
   onPublication(offset: number, epoch: string, frame: OutFrame): void {

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
-import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
+import { PRESENCE_REGISTRY, type ExpiredMember, type PresenceRegistry } from '@herald/presence';
+import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { TicketService, TokenVerifier } from '@herald/auth';
 import {
   DisconnectCode,
@@ -53,6 +54,7 @@ export class ClientService {
     private readonly publisher: PublishService,
     private readonly tokens: TokenVerifier,
     private readonly tickets: TicketService,
+    @Inject(CONTROL_STORE) private readonly control: ControlStore,
   ) {
     this.nodeId = config.nodeId;
     hub.onServerUnsubscribe = (s, channel) => void this.serverUnsubscribe(s, channel, UNSUB_BY_SERVER);
@@ -147,7 +149,7 @@ export class ClientService {
       const claims = await this.tokens.verifyConnectionToken(app, cmd.token);
       user = claims.sub;
       session.info = claims.info;
-      // The ticket's exp bounds its redemption only; the connection itself does not expire.
+      session.expires = claims.exp;
       session.jti = claims.jti;
       session.iat = claims.iat;
       channels = claims.channels ?? [];
@@ -266,6 +268,8 @@ export class ClientService {
         const ordered = await this.hub.subscribeOrdered(session, channel, () => this.readStart(app.id, channel, ns.historySize, recover));
         result = ordered.value.result;
         activate = ordered.activate;
+        // Asked to recover where the namespace does not allow it: say so, never imply success.
+        if (opts.recover && !recover) result = { ...result, recovered: false, publications: [] };
       } else {
         this.hub.subscribeLive(session, channel);
         result = { recoverable: false };
@@ -273,12 +277,21 @@ export class ClientService {
       }
       if (ns.presence) {
         await this.presence.join(app.id, channel, { client: session.id, user: session.user, info: session.info }, this.presenceTtlMs);
-        if (ns.joinLeave) await this.publishPresenceEvent('join', session, channel);
       }
       if (session.state === 'closed' || !session.subs.has(channel)) {
         throw new HeraldError(ErrorCode.NOT_SUBSCRIBED, 'subscription ended while it was being set up');
       }
-      return { result, after: activate };
+      // The join push goes out after the subscription is active, so every subscriber (the joiner
+      // too) gets it whether or not the channel keeps history.
+      const after = () => {
+        activate?.();
+        if (ns.joinLeave) {
+          this.publishPresenceEvent('join', session, channel).catch((err: unknown) =>
+            this.log.warn({ msg: 'join event not published', app: app.id, err: String(err) }),
+          );
+        }
+      };
+      return { result, after };
     } catch (err) {
       session.subs.delete(channel);
       this.hub.leaveStream(session, channel);
@@ -397,6 +410,7 @@ export class ClientService {
   private async subRefresh(session: Session, channel: string, token: string): Promise<Result> {
     const sub = session.subs.get(channel);
     if (!sub) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED);
+    if (sub.expires === undefined) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'subscription does not use a subscription token');
     const claims = await this.tokens.verifySubscriptionToken(session.app, token, { client: session.id, user: session.user, channel });
     sub.expires = claims.exp;
     return claims.exp ? { expires: claims.exp } : {};
@@ -433,6 +447,28 @@ export class ClientService {
   expireSubscriptions(session: Session, nowSec: number): void {
     for (const [channel, sub] of session.subs) {
       if (sub.expires !== undefined && sub.expires <= nowSec) void this.serverUnsubscribe(session, channel, UNSUB_EXPIRED);
+    }
+  }
+
+  /** Leave pushes for members that expired by TTL (their node died); the registry reports each once. */
+  async announceExpired(members: ExpiredMember[]): Promise<void> {
+    for (const m of members) {
+      const app = await this.control.getApp(m.appId);
+      if (!app) continue;
+      let joinLeave = false;
+      try {
+        joinLeave = resolveChannel(app, m.channel).options.joinLeave;
+      } catch {
+        continue;
+      }
+      if (!joinLeave) continue;
+      const info = m.info === undefined ? { user: m.user, client: m.client } : { user: m.user, client: m.client, info: m.info };
+      const frame = encodeFrame({ push: 'leave', channel: m.channel, info });
+      await this.bus.publish(
+        Topics.PUBLICATIONS,
+        channelKey(m.appId, m.channel),
+        encodeChannelRecord({ k: 'leave', a: m.appId, c: m.channel }, frame),
+      );
     }
   }
 

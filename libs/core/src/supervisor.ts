@@ -82,7 +82,7 @@ export class SessionSupervisor implements OnModuleInit, OnModuleDestroy, OnAppli
     }
     // Members whose node died expire by TTL; one node reports each once (the registry guarantees it).
     try {
-      await this.presence.sweep();
+      await this.clients.announceExpired(await this.presence.sweep());
     } catch (err) {
       this.log.warn({ msg: 'presence sweep failed', err: String(err) });
     }

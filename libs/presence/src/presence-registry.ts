@@ -11,7 +11,9 @@
  *   connections report `userJoined: true` exactly once; the last leave reports `userLeft: true`
  *   exactly once.
  * - `sweep()` removes expired entries and returns each expired channel member exactly once across
- *   all callers (so exactly one node emits the leave event for a member of a dead node).
+ *   all callers (so exactly one node emits the leave event for a member of a dead node), including
+ *   members that a read already treated as absent. Members that left or whose connection was
+ *   removed are not returned.
  * - Reads are consistent with completed writes (read-your-writes within one process).
  */
 export interface PresenceMember {
@@ -40,7 +42,7 @@ export interface JoinResult {
 export interface LeaveResult {
   /** The connection was a member (false: unknown or already expired). */
   removed: boolean;
-  /** The user has no connection left in the channel. */
+  /** The user has no connection left in the channel (false when `removed` is false). */
   userLeft: boolean;
 }
 
@@ -66,6 +68,7 @@ export interface PresenceRegistry {
   countUserConnections(appId: string, user: string): Promise<number>;
   /** Live connections of one app (cluster-wide). */
   countConnections(appId: string): Promise<number>;
+  /** A connection joining again refreshes its membership and replaces its info (`userJoined` false). */
   join(appId: string, channel: string, member: PresenceMember, ttlMs: number): Promise<JoinResult>;
   leave(appId: string, channel: string, client: string): Promise<LeaveResult>;
   /** Members in no particular order; one entry per connection. */

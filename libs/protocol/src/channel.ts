@@ -17,7 +17,7 @@ export const MAX_CHANNEL_LENGTH = 255;
 export const MAX_USER_ID_LENGTH = 128;
 
 const CHANNEL_RE = /^[A-Za-z0-9_\-=@,.;!~#:]+$/;
-const USER_RE = /^[A-Za-z0-9_\-=@.;!~|]+$/;
+const USER_RE = /^[A-Za-z0-9_\-=@.;!~]+$/;
 
 export interface ParsedChannel {
   channel: string;

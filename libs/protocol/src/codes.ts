@@ -118,7 +118,6 @@ export const DisconnectCode = {
   CONNECTION_LIMIT: d(3008, 'connection_limit', 'app or user connection limit reached; reconnect later'),
   NODE_BUSY: d(3009, 'node_busy', 'node sheds new connections; reconnect later'),
   CONNECT_TIMEOUT: d(3010, 'connect_timeout', 'no connect command in time'),
-  TOO_MANY_REQUESTS: d(3011, 'too_many_requests', 'client sent commands too fast'),
 
   // 3500–3999: terminal.
   INVALID_TOKEN: d(3500, 'invalid_token', 'connection credentials are invalid'),
@@ -154,8 +153,9 @@ export function shouldReconnect(closeCode: number): boolean {
   if (closeCode >= 3500 && closeCode < 4000) return false;
   if (closeCode >= 4500 && closeCode < 5000) return false;
   // 1000–2999 (transport-level closes such as 1006 abnormal, 1009 too big, 1001 going away) and
-  // 3000–3499 / 4000–4499: reconnect with backoff. 1009 is the one transport close that is terminal.
-  return closeCode !== 1009;
+  // 3000–3499 / 4000–4499: reconnect with backoff. 1007 (invalid UTF-8) and 1009 (frame too big)
+  // mean the client itself is at fault: reconnecting would fail the same way.
+  return closeCode !== 1007 && closeCode !== 1009;
 }
 
 /** An error a command handler throws; transports render it into their reply shape. */

@@ -14,7 +14,7 @@ export interface StreamPosition {
 }
 
 export interface ClientInfo {
-  /** User id (the token's `sub`); empty string for anonymous connections. */
+  /** User id (the token's `sub`). */
   user: string;
   /** Connection (client) id, unique across the cluster. */
   client: string;
@@ -221,7 +221,7 @@ export interface LeavePush {
   channel: string;
   info: ClientInfo;
 }
-/** A server-side subscription was added (same fields as a subscribe result). */
+/** Reserved: a server-side subscription added to a live connection (same fields as a subscribe result). */
 export interface SubPush extends SubscribeResult {
   push: 'sub';
   channel: string;
@@ -233,7 +233,10 @@ export interface UnsubPush {
   code: number;
   reason: string;
 }
-/** Sent before the server closes the connection (and as the last SSE/poll event). */
+/**
+ * The last event on transports that have no close code of their own (SSE, polling). Over WebSocket
+ * the same code and reason travel in the close frame instead.
+ */
 export interface DisconnectPush {
   push: 'disconnect';
   code: number;

@@ -40,7 +40,9 @@ export class WebSocketEndpoint implements OnGatewayConnection {
     let transport: WsTransport | undefined;
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) {
-        ws.close(DisconnectCode.BAD_REQUEST.code, 'binary frames are not supported');
+        const def = DisconnectCode.UNSUPPORTED_PROTOCOL;
+        if (transport) transport.close(def, 'binary frames are not supported');
+        else ws.close(def.code, def.reason);
         return;
       }
       const text = rawToString(data);

@@ -14,6 +14,9 @@ import type { Flushable, OutFrame, Transport, WriteScheduler } from '@herald/cor
  * kernel may not exceed `maxQueueBytes`; past that the client is too slow and is cut off with
  * the SLOW code, so one stalled reader never grows memory or delays anyone else.
  */
+/** How long a slow client has to complete the close handshake before its socket is destroyed. */
+export const SLOW_CLOSE_GRACE_MS = 2000;
+
 export class WsTransport implements Transport, Flushable {
   readonly kind = 'websocket' as const;
   private queue: Buffer[] | null = null;
@@ -63,10 +66,13 @@ export class WsTransport implements Transport, Flushable {
     if (this.closeDef) return;
     this.closeDef = def;
     if (def === DisconnectCode.SLOW) {
-      // The peer is not reading: waiting for its close handshake would pin the buffers.
+      // Drop what is queued here; the close frame follows what the kernel already holds. A peer
+      // that reads slowly still learns the code; one that does not read at all is cut off after a
+      // short grace instead of pinning its buffers for ws's 30 s close timeout.
       this.queue = null;
       this.queued = 0;
-      this.ws.terminate();
+      this.ws.close(def.code, reason ?? def.reason);
+      setTimeout(() => this.ws.terminate(), SLOW_CLOSE_GRACE_MS).unref();
       return;
     }
     this.flush();

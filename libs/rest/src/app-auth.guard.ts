@@ -38,7 +38,10 @@ export function checkBody(req: RestRequest, app: AppConfig): void {
   const hasBody = (Number.isFinite(length) && length > 0) || chunked;
   if (!hasBody) return;
   if (!isJson(req.headers['content-type'])) {
-    throw new HeraldError(ErrorCode.BAD_REQUEST, 'request body must be JSON (Content-Type: application/json)');
+    throw new HeraldError(
+      ErrorCode.BAD_REQUEST,
+      'request body must be JSON (Content-Type: application/json)',
+    );
   }
   const max = app.limits.maxBodyBytes;
   const size = Number.isFinite(length) ? length : Buffer.byteLength(JSON.stringify(req.body) ?? '', 'utf8');
@@ -85,7 +88,8 @@ export class AppAuthGuard implements CanActivate {
         'missing credentials: send Authorization: Bearer <server secret>',
       );
     }
-    if (!verifyServerSecret(app, secret)) throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid credentials');
+    if (!verifyServerSecret(app, secret))
+      throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid credentials');
     checkBody(req, app);
     attachApp(req, app);
     return true;

@@ -52,7 +52,7 @@ function defForStatus(status: number): ErrorDef {
   }
 }
 
-export function itemError(def: ErrorDef, message: string, details?: Record<string, unknown>): ItemError {
+export function errorItem(def: ErrorDef, message: string, details?: Record<string, unknown>): ItemError {
   const out: ItemError = { code: def.code, name: def.name, message };
   if (details !== undefined && Object.keys(details).length > 0) out.details = details;
   return out;
@@ -65,7 +65,12 @@ function retryAfterSeconds(details: Record<string, unknown> | undefined): number
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-function respond(def: ErrorDef, message: string, details?: Record<string, unknown>, unexpected = false): ErrorResponse {
+function respond(
+  def: ErrorDef,
+  message: string,
+  details?: Record<string, unknown>,
+  unexpected = false,
+): ErrorResponse {
   const headers: Record<string, string> = {};
   if (def === ErrorCode.UNAUTHORIZED) headers['WWW-Authenticate'] = 'Bearer realm="herald"';
   if (def === ErrorCode.RATE_LIMITED) {
@@ -75,7 +80,7 @@ function respond(def: ErrorDef, message: string, details?: Record<string, unknow
   if (def === ErrorCode.UNAVAILABLE) {
     headers['Retry-After'] = String(retryAfterSeconds(details) ?? DEFAULT_UNAVAILABLE_RETRY_SECONDS);
   }
-  return { status: def.status, body: { error: itemError(def, message, details) }, headers, unexpected };
+  return { status: def.status, body: { error: errorItem(def, message, details) }, headers, unexpected };
 }
 
 /**

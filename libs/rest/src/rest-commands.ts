@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { AppConfig } from '@herald/config';
 import { PublishService, ServerApiService } from '@herald/core';
 import { ErrorCode, HeraldError, errorByCode, isValidUserId, personalChannel } from '@herald/protocol';
-import { itemError } from './error-response.js';
+import { errorItem } from './error-response.js';
 import { parseBody, zodIssues } from './parse.js';
 import {
   MAX_BATCH_ITEMS,
@@ -61,7 +61,10 @@ export function idempotencyKey(header: string | undefined, fromBody: string | un
 
 export function requireUser(user: string): string {
   if (!isValidUserId(user)) {
-    throw new HeraldError(ErrorCode.BAD_REQUEST, 'invalid user id: 1-128 characters of A-Z a-z 0-9 _-=@.;!~|');
+    throw new HeraldError(
+      ErrorCode.BAD_REQUEST,
+      'invalid user id: 1-128 characters of A-Z a-z 0-9 _-=@.;!~|',
+    );
   }
   return user;
 }
@@ -93,7 +96,11 @@ export class RestCommands {
 
   async publish(app: AppConfig, body: PublishBody, headerKey?: string): Promise<PublishResultBody> {
     const key = idempotencyKey(headerKey, body.idempotency_key);
-    const result = await this.publisher.publish(app, { channel: body.channel, data: body.data }, publishOptions(key));
+    const result = await this.publisher.publish(
+      app,
+      { channel: body.channel, data: body.data },
+      publishOptions(key),
+    );
     return publishAnswer(result);
   }
 
@@ -104,14 +111,19 @@ export class RestCommands {
       responses: result.responses.map((r) => {
         if ('error' in r) {
           const def = errorByCode(r.error.code) ?? ErrorCode.INTERNAL;
-          return { channel: r.channel, error: itemError(def, r.error.message) };
+          return { channel: r.channel, error: errorItem(def, r.error.message) };
         }
         return { channel: r.channel, ...publishAnswer(r) };
       }),
     };
   }
 
-  async userPublish(app: AppConfig, user: string, body: UserPublishBody, headerKey?: string): Promise<PublishResultBody> {
+  async userPublish(
+    app: AppConfig,
+    user: string,
+    body: UserPublishBody,
+    headerKey?: string,
+  ): Promise<PublishResultBody> {
     const channel = personalChannel(requireUser(user));
     return this.publish(app, { channel, data: body.data, idempotency_key: body.idempotency_key }, headerKey);
   }
@@ -140,10 +152,10 @@ export class RestCommands {
         replies.push({ result: await this.runRaw(app, raw, i) });
       } catch (err) {
         if (err instanceof HeraldError) {
-          replies.push({ error: itemError(err.def, err.message, err.details) });
+          replies.push({ error: errorItem(err.def, err.message, err.details) });
         } else {
           this.log.error({ msg: 'batch command failed', app: app.id, index: i, err: String(err) });
-          replies.push({ error: itemError(ErrorCode.INTERNAL, ErrorCode.INTERNAL.message) });
+          replies.push({ error: errorItem(ErrorCode.INTERNAL, ErrorCode.INTERNAL.message) });
         }
       }
     }

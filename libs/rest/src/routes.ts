@@ -162,7 +162,8 @@ export const ROUTES: readonly RouteSpec[] = [
     path: `${APP}/users/{user}/disconnect`,
     operationId: 'disconnectUser',
     summary: 'Disconnect every connection of a user',
-    description: 'On every node; clients are closed with `force_disconnect` (terminal: they do not reconnect).',
+    description:
+      'On every node; clients are closed with `force_disconnect` (terminal: they do not reconnect).',
     tag: 'users',
     auth: true,
     body: s.emptyBody,
@@ -277,7 +278,10 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'health',
     auth: false,
     response: s.healthResult,
-    alsoAnswers: { status: 503, description: 'Not ready: `draining`, or `unavailable` with the failing checks.' },
+    alsoAnswers: {
+      status: 503,
+      description: 'Not ready: `draining`, or `unavailable` with the failing checks.',
+    },
     errors: [],
   },
 ];

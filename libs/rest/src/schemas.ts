@@ -200,7 +200,12 @@ export const historyQueryObject = z.strictObject({
     .nonnegative()
     .optional()
     .describe('Return publications after this offset (needs `since_epoch`).'),
-  since_epoch: z.string().min(1).max(64).optional().describe('Epoch the offset belongs to (needs `since_offset`).'),
+  since_epoch: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('Epoch the offset belongs to (needs `since_offset`).'),
   reverse: booleanQuery.optional().describe('Newest first.'),
 });
 
@@ -267,7 +272,10 @@ export const batchResult = named(
   'BatchResult',
   z.strictObject({
     replies: z.array(
-      z.union([z.strictObject({ result: z.record(z.string(), z.unknown()) }), z.strictObject({ error: itemError })]),
+      z.union([
+        z.strictObject({ result: z.record(z.string(), z.unknown()) }),
+        z.strictObject({ error: itemError }),
+      ]),
     ),
   }),
   'One reply per command, in request order: `result` (as the single-command route answers) or `error`.',
@@ -342,11 +350,10 @@ export const errorBody = named(
   'Error',
   z.strictObject({
     error: z.strictObject({
-      code: z
-        .number()
-        .int()
-        .describe('Stable numeric code from the error catalogue (docs/errors.md).'),
-      name: z.enum(ALL_ERRORS.map((e) => e.name) as [string, ...string[]]).describe('Stable name of the code.'),
+      code: z.number().int().describe('Stable numeric code from the error catalogue (docs/errors.md).'),
+      name: z
+        .enum(ALL_ERRORS.map((e) => e.name) as [string, ...string[]])
+        .describe('Stable name of the code.'),
       message: z.string().describe('Human-readable; may change between versions.'),
       details: z
         .record(z.string(), z.unknown())

@@ -11,7 +11,9 @@ import { TICKET_STORE } from './ticket-store.js';
 
 describe('StateModule', () => {
   it('provides the memory drivers under their tokens and stops their timers on shutdown', async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [StateModule.forRoot({ driver: 'memory' })] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [StateModule.forRoot({ driver: 'memory' })],
+    }).compile();
     expect(moduleRef.get(RATE_LIMITER)).toBeInstanceOf(MemoryRateLimiter);
     expect(moduleRef.get(IDEMPOTENCY_STORE)).toBeInstanceOf(MemoryIdempotencyStore);
     expect(moduleRef.get(TICKET_STORE)).toBeInstanceOf(MemoryTicketStore);

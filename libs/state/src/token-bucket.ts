@@ -67,7 +67,8 @@ export class TokenBucket {
       return;
     }
     this.last = now;
-    if (this.tokens < this.burst) this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.perSecond) / 1000);
+    if (this.tokens < this.burst)
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.perSecond) / 1000);
   }
 }
 

@@ -9,3 +9,4 @@ export * from './contracts/ticket-store.contract.js';
 export * from './contracts/revocation-store.contract.js';
 export * from './contracts/presence-registry.contract.js';
 export * from './e2e/index.js';
+export * from './contracts/bus.contract.js';

@@ -22,7 +22,9 @@ export async function waitFor(
   for (;;) {
     if (await predicate()) return;
     if (Date.now() >= deadline) {
-      throw new Error(`waitFor: timed out after ${timeoutMs} ms${options.message ? `: ${options.message}` : ''}`);
+      throw new Error(
+        `waitFor: timed out after ${timeoutMs} ms${options.message ? `: ${options.message}` : ''}`,
+      );
     }
     await new Promise<void>((resolve) => setTimeout(resolve, intervalMs));
   }

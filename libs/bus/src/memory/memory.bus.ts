@@ -349,7 +349,11 @@ export class MemoryBus implements Bus, OnModuleDestroy {
     this.markDirty(log);
   }
 
-  async subscribe(topic: string, options: BusSubscribeOptions, handler: BusHandler): Promise<BusSubscription> {
+  async subscribe(
+    topic: string,
+    options: BusSubscribeOptions,
+    handler: BusHandler,
+  ): Promise<BusSubscription> {
     if (this.closing) throw new Error('MemoryBus is closed');
     const t = this.topic(topic);
     let subscriber: Subscriber;
@@ -385,7 +389,8 @@ export class MemoryBus implements Bus, OnModuleDestroy {
   close(): Promise<void> {
     if (!this.closing) {
       this.core.closed = true;
-      for (const t of this.topics.values()) for (const g of t.groups.values()) for (const c of g.cursors) c.cancel();
+      for (const t of this.topics.values())
+        for (const g of t.groups.values()) for (const c of g.cursors) c.cancel();
       this.closing = Promise.all([...this.subscribers].map((s) => s.close())).then(() => undefined);
     }
     return this.closing;

@@ -10,13 +10,14 @@ historyStoreContract('MemoryHistoryStore', async () => {
 historyStoreContract('MemoryHistoryStore on real time', async () => {
   const store = new MemoryHistoryStore();
   return { store, teardown: async () => store.close() };
-});
+}, { manualClock: false });
 
 describe('MemoryHistoryStore', () => {
   it('drops expired streams on sweep, so memory stays bounded', async () => {
     const clock = new ManualClock();
     const store = new MemoryHistoryStore({ now: clock.now, sweepIntervalMs: 0 });
-    for (let i = 0; i < 50; i++) await store.append('app', `ch${i}`, 'x', { size: 5, ttlMs: 100, metaTtlMs: 1000 });
+    for (let i = 0; i < 50; i++)
+      await store.append('app', `ch${i}`, 'x', { size: 5, ttlMs: 100, metaTtlMs: 1000 });
     await store.position('app', 'read-only');
     expect(store.streamCount()).toBe(51);
     clock.advance(1000);

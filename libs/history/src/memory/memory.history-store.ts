@@ -49,7 +49,12 @@ export class MemoryHistoryStore implements HistoryStore, OnModuleDestroy {
     }
   }
 
-  async append(appId: string, channel: string, value: string, options: AppendOptions): Promise<StreamPosition> {
+  async append(
+    appId: string,
+    channel: string,
+    value: string,
+    options: AppendOptions,
+  ): Promise<StreamPosition> {
     if (!(options.size >= 1)) throw new RangeError(`history size must be >= 1, got ${options.size}`);
     const now = this.now();
     const s = this.stream(appId, channel, now);

@@ -10,7 +10,7 @@ presenceRegistryContract('MemoryPresenceRegistry', async () => {
 presenceRegistryContract('MemoryPresenceRegistry on real time', async () => {
   const registry = new MemoryPresenceRegistry();
   return { registry, teardown: async () => registry.close() };
-});
+}, { manualClock: false });
 
 describe('MemoryPresenceRegistry', () => {
   let clock: ManualClock;

@@ -197,7 +197,14 @@ export class MemoryPresenceRegistry implements PresenceRegistry, OnModuleDestroy
       return { userJoined: false, numClients: ch.members.size };
     }
     if (existing) this.removeMember(existing);
-    const rec: MemberRecord = { kind: 'member', app, channel: ch, member: copyMember(member), expiresAt: 0, ttlMs: 0 };
+    const rec: MemberRecord = {
+      kind: 'member',
+      app,
+      channel: ch,
+      member: copyMember(member),
+      expiresAt: 0,
+      ttlMs: 0,
+    };
     ch.members.set(member.client, rec);
     const userClients = ch.users.get(member.user) ?? 0;
     ch.users.set(member.user, userClients + 1);
@@ -320,5 +327,7 @@ export class MemoryPresenceRegistry implements PresenceRegistry, OnModuleDestroy
 }
 
 function copyMember(m: PresenceMember): PresenceMember {
-  return m.info === undefined ? { client: m.client, user: m.user } : { client: m.client, user: m.user, info: m.info };
+  return m.info === undefined
+    ? { client: m.client, user: m.user }
+    : { client: m.client, user: m.user, info: m.info };
 }

@@ -18,7 +18,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore, OnModuleDestroy
 
   async claim(appId: string, key: string, ttlMs: number): Promise<ClaimResult> {
     const entry = this.keys.get(appId, key);
-    if (entry) return entry.status === 'done' ? { status: 'done', result: entry.result } : { status: 'pending' };
+    if (entry)
+      return entry.status === 'done' ? { status: 'done', result: entry.result } : { status: 'pending' };
     this.keys.set(appId, key, PENDING, ttlMs);
     return { status: 'claimed' };
   }

@@ -10,7 +10,7 @@ rateLimiterContract('MemoryRateLimiter', async () => {
 rateLimiterContract('MemoryRateLimiter on real time', async () => {
   const limiter = new MemoryRateLimiter();
   return { limiter, teardown: async () => limiter.close() };
-});
+}, { manualClock: false });
 
 describe('MemoryRateLimiter', () => {
   it('drops full buckets and long-idle ones on sweep', async () => {

@@ -44,13 +44,21 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
 
     const pub = (key: string, value: string): Promise<void> => bus.publish(topic, key, Buffer.from(value));
 
-    /** A handler recording what it saw, optionally doing something first (await, throw). */
-    function recorder(before?: (seen: Seen) => Promise<void> | void): { seen: Seen[]; handler: BusHandler } {
+    /**
+     * A handler recording what it saw, optionally doing something first (await, throw). With
+     * `recordWhen: 'end'` it records once its work finished, so overlapping handler runs show up
+     * as disorder.
+     */
+    function recorder(
+      before?: (seen: Seen) => Promise<void> | void,
+      recordWhen: 'start' | 'end' = 'start',
+    ): { seen: Seen[]; handler: BusHandler } {
       const seen: Seen[] = [];
       const handler: BusHandler = async (record) => {
         const s = { key: record.key, value: record.value.toString(), record };
-        seen.push(s);
+        if (recordWhen === 'start') seen.push(s);
         await before?.(s);
+        if (recordWhen === 'end') seen.push(s);
       };
       return { seen, handler };
     }
@@ -65,7 +73,8 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
         list.push(Number(s.value.split(':')[1]));
         byKey.set(s.key, list);
       }
-      for (const [key, list] of byKey) expect({ key, list }).toEqual({ key, list: [...list].sort((a, b) => a - b) });
+      for (const [key, list] of byKey)
+        expect({ key, list }).toEqual({ key, list: [...list].sort((a, b) => a - b) });
     }
 
     async function publishKeys(keys: number, perKey: number, prefix = 'k'): Promise<void> {
@@ -140,10 +149,10 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
         async () => {
           const subs = [
             recorder(),
-            recorder(() => new Promise<void>((resolve) => setImmediate(resolve))),
+            recorder(() => new Promise<void>((resolve) => setImmediate(resolve)), 'end'),
             recorder(async (s) => {
               if (Number(s.value.split(':')[1]) % 3 === 0) await new Promise<void>((r) => setTimeout(r, 1));
-            }),
+            }, 'end'),
           ];
           for (const s of subs) await bus.subscribe(topic, {}, s.handler);
           await publishKeys(8, 12);
@@ -185,8 +194,8 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
           const log: Seen[] = [];
           const a = recorder((s) => void log.push(s));
           const b = recorder(async (s) => {
-            log.push(s);
             await new Promise<void>((resolve) => setImmediate(resolve));
+            log.push(s);
           });
           await bus.subscribe(topic, { group: 'g' }, a.handler);
           await bus.subscribe(topic, { group: 'g' }, b.handler);

@@ -11,6 +11,11 @@ export interface ContractFixture {
   teardown(): Promise<void>;
 }
 
+/** `manualClock`: the fixture carries a clock the suite may advance (memory drivers). */
+export interface ContractOptions {
+  manualClock: boolean;
+}
+
 /**
  * TTL for time-dependent tests. Any value works with a manual clock; with real time it must be long
  * enough that "still there right after the write" holds on a loaded CI machine, and short enough
@@ -25,7 +30,11 @@ export const SLOW_TEST_MS = 20_000;
  * Lets `ttlMs` pass since the entries under test were written, then requires `gone()` to hold.
  * Manual clock: advances it just past `ttlMs`. Real time: polls `gone` with a bounded deadline.
  */
-export async function expirePast(fixture: ContractFixture, ttlMs: number, gone: () => Promise<boolean>): Promise<void> {
+export async function expirePast(
+  fixture: ContractFixture,
+  ttlMs: number,
+  gone: () => Promise<boolean>,
+): Promise<void> {
   if (fixture.clock) {
     fixture.clock.advance(ttlMs + 1);
     expect(await gone()).toBe(true);
@@ -41,4 +50,10 @@ export async function expirePast(fixture: ContractFixture, ttlMs: number, gone: 
 export async function elapse(fixture: ContractFixture, ms: number): Promise<void> {
   if (fixture.clock) fixture.clock.advance(ms);
   else await new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
+/** The fixture's manual clock, for tests registered only when the suite controls time. */
+export function requireClock(fixture: ContractFixture): ManualClock {
+  if (!fixture.clock) throw new Error('this check needs a manual clock (register it with manualClock: true)');
+  return fixture.clock;
 }

@@ -78,7 +78,11 @@ export function idempotencyStoreContract(name: string, setup: () => Promise<Idem
         await store.complete(app, 'k', 'r', 2 * TTL_MS);
         // A sentinel claimed after k with k's claim TTL: once it lapsed, k's claim TTL has too.
         await store.claim(app, 'sentinel', TTL_MS);
-        await expirePast(fx, TTL_MS, async () => (await store.claim(app, 'sentinel', LONG)).status === 'claimed');
+        await expirePast(
+          fx,
+          TTL_MS,
+          async () => (await store.claim(app, 'sentinel', LONG)).status === 'claimed',
+        );
         expect(await store.claim(app, 'k', LONG)).toEqual({ status: 'done', result: 'r' });
         await expirePast(fx, TTL_MS, async () => (await store.claim(app, 'k', LONG)).status === 'claimed');
       },

@@ -79,7 +79,10 @@ export class RawWebSocket {
   }
 
   /** Waits until a received text frame satisfies `match` and returns it parsed. */
-  async nextJson(match: (frame: Record<string, unknown>) => boolean, what = 'matching frame'): Promise<Record<string, unknown>> {
+  async nextJson(
+    match: (frame: Record<string, unknown>) => boolean,
+    what = 'matching frame',
+  ): Promise<Record<string, unknown>> {
     let found: Record<string, unknown> | undefined;
     await this.until(() => {
       for (const t of this.texts) {

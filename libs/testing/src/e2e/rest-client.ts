@@ -51,8 +51,12 @@ export class RestClient {
 
   /** `path` is relative to `/v1/apps/{app}` (e.g. `/publish`); absolute paths start with `//`. */
   async call<T = unknown>(method: string, path: string, opts: CallOptions = {}): Promise<RestResponse<T>> {
-    const url = new URL(path.startsWith('//') ? path.slice(1) : `/v1/apps/${encodeURIComponent(this.appId)}${path}`, this.baseUrl);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = new URL(
+      path.startsWith('//') ? path.slice(1) : `/v1/apps/${encodeURIComponent(this.appId)}${path}`,
+      this.baseUrl,
+    );
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...opts.headers };
     const secret = opts.secret === undefined ? this.secret : opts.secret;
     if (secret !== null) headers['authorization'] = `Bearer ${secret}`;
@@ -80,7 +84,11 @@ export class RestClient {
     return res.body;
   }
 
-  publish(channel: string, data: unknown, opts: { idempotencyKey?: string } = {}): Promise<{ offset?: number; epoch?: string }> {
+  publish(
+    channel: string,
+    data: unknown,
+    opts: { idempotencyKey?: string } = {},
+  ): Promise<{ offset?: number; epoch?: string }> {
     const body: Record<string, unknown> = { channel, data };
     if (opts.idempotencyKey !== undefined) body['idempotency_key'] = opts.idempotencyKey;
     return this.ok('POST', '/publish', { body });

@@ -1,6 +1,7 @@
 import { WebSocket, type RawData } from 'ws';
 import type {
   CommandResultMap,
+  ConnectResult,
   ErrorBody,
   Push,
   RequestCommand,
@@ -11,8 +12,14 @@ import type {
 export const DEFAULT_WAIT_MS = 5000;
 
 /** A command without its `id`: the client numbers commands itself. */
-export type CommandInput = RequestCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
-type ResultOf<C extends CommandInput> = C['cmd'] extends keyof CommandResultMap ? CommandResultMap[C['cmd']] : never;
+export type CommandInput = RequestCommand extends infer C
+  ? C extends { id: number }
+    ? Omit<C, 'id'>
+    : never
+  : never;
+type ResultOf<C extends CommandInput> = C['cmd'] extends keyof CommandResultMap
+  ? CommandResultMap[C['cmd']]
+  : never;
 
 /** A reply carrying `error` instead of `result`; `body` is the protocol error as sent. */
 export class ReplyError extends Error {
@@ -56,8 +63,13 @@ export class TestClient {
   /** Pushes received and not yet taken by `nextPush`/`takePushes` (pings excluded). */
   private readonly inbox: Push[] = [];
   private readonly pushWaiters = new Set<Waiter<Push>>();
-  private readonly pending = new Map<number, { cmd: string; resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { cmd: string; resolve: (r: unknown) => void; reject: (e: Error) => void }
+  >();
   private nextId = 1;
+  /** The result of a successful `connect` (client id, user, server-side subscriptions). */
+  connection: ConnectResult | undefined;
   /** Protocol violations by the server (e.g. a binary frame); tests may assert it stays empty. */
   readonly violations: string[] = [];
   private closeEvent: CloseEvent | undefined;
@@ -72,7 +84,9 @@ export class TestClient {
       ws.on('close', (code: number, reason: Buffer) => {
         this.closeEvent = { code, reason: reason.toString('utf8') };
         for (const p of this.pending.values()) {
-          p.reject(new Error(`${p.cmd}: connection closed (${code} ${this.closeEvent.reason}) before the reply`));
+          p.reject(
+            new Error(`${p.cmd}: connection closed (${code} ${this.closeEvent.reason}) before the reply`),
+          );
         }
         this.pending.clear();
         resolve(this.closeEvent);
@@ -90,7 +104,9 @@ export class TestClient {
     return new Promise<TestClient>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       ws.once('error', onError);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)),
+      );
       ws.once('open', () => {
         ws.off('error', onError);
         resolve(client);
@@ -109,6 +125,12 @@ export class TestClient {
       this.pending.set(id, { cmd: command.cmd, resolve: resolve as (r: unknown) => void, reject });
     });
     this.sendRaw(JSON.stringify({ id, ...command }));
+    if (command.cmd === 'connect') {
+      void promise.then(
+        (r) => (this.connection = r as ConnectResult),
+        () => undefined,
+      );
+    }
     return promise;
   }
 
@@ -190,7 +212,7 @@ export class TestClient {
   /** Takes (removes) every unconsumed push that matches, without waiting. */
   takePushes(match: (push: Push) => boolean = () => true): Push[] {
     const taken: Push[] = [];
-    for (let i = 0; i < this.inbox.length; ) {
+    for (let i = 0; i < this.inbox.length;) {
       if (match(this.inbox[i])) taken.push(...this.inbox.splice(i, 1));
       else i++;
     }
@@ -205,7 +227,8 @@ export class TestClient {
   /** Closes from the client side and waits for the close handshake. */
   async close(): Promise<CloseEvent> {
     if (!this.closeEvent) {
-      if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+      if (this.ws.readyState === WebSocket.CONNECTING || this.ws.readyState === WebSocket.OPEN)
+        this.ws.close(1000);
     }
     return this.waitClosed();
   }
@@ -236,7 +259,8 @@ export class TestClient {
         continue;
       }
       if (frame.push === 'ping') {
-        if (!this.options.ignorePings && this.ws.readyState === WebSocket.OPEN) this.sendRaw('{"cmd":"pong"}');
+        if (!this.options.ignorePings && this.ws.readyState === WebSocket.OPEN)
+          this.sendRaw('{"cmd":"pong"}');
         continue;
       }
       this.deliver(frame);

@@ -90,6 +90,8 @@ export interface TestNode {
   serverCloses: EventLog<ServerClose>;
   /** Closes every client the harness opened, then drains and stops the node. */
   close(): Promise<void>;
+  /** Drains and stops the node with clients still connected, as a SIGTERM would. */
+  shutdown(): Promise<void>;
 }
 
 /** An append-only list of events with event-driven waits (no polling). */
@@ -148,12 +150,11 @@ export function testConfigInput(options: TestNodeOptions = {}): NodeConfigInput 
 }
 
 export async function startTestNode(options: TestNodeOptions = {}): Promise<TestNode> {
-  const [{ nodeConfigSchema }, { startNode }, { ClientService }, { StandaloneModule }] = await Promise.all([
-    import('@herald/config'),
-    import('@herald/runtime'),
-    import('@herald/core'),
-    import('../../../../apps/standalone/src/standalone.module.js'),
-  ]);
+  // One at a time: jest's ESM loader fails ("not in cache") on concurrent imports of shared modules.
+  const { nodeConfigSchema } = await import('@herald/config');
+  const { startNode } = await import('@herald/runtime');
+  const { ClientService } = await import('@herald/core');
+  const { StandaloneModule } = await import('../../../../apps/standalone/src/standalone.module.js');
   const config = nodeConfigSchema.parse(testConfigInput(options));
   const running = await startNode({
     role: 'standalone',
@@ -172,6 +173,7 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
 
   const wsBase = running.url.replace(/^http/, 'ws');
   const opened = new Set<TestClient>();
+  let stopping: Promise<void> | undefined;
   const apps = {} as Record<TestAppId, TestApp>;
   for (const appConfig of running.config.apps) {
     const id = appConfig.id as TestAppId;
@@ -181,7 +183,8 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
       secret: appConfig.secrets[0],
       config: appConfig,
       token: (user, claims = {}) => signHs256(appConfig.secrets[0], { aud: id, ...claims, sub: user }),
-      subToken: (user, channel, claims = {}) => signHs256(appConfig.secrets[0], { aud: id, ...claims, sub: user, channel }),
+      subToken: (user, channel, claims = {}) =>
+        signHs256(appConfig.secrets[0], { aud: id, ...claims, sub: user, channel }),
     };
   }
 
@@ -191,7 +194,8 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     config: running.config,
     apps,
     serverCloses,
-    wsUrl: (app) => `${wsBase}/connection/websocket?key=${encodeURIComponent(typeof app === 'string' ? app : app.key)}`,
+    wsUrl: (app) =>
+      `${wsBase}/connection/websocket?key=${encodeURIComponent(typeof app === 'string' ? app : app.key)}`,
     async open(app, openOptions) {
       const client = await TestClient.open(node.wsUrl(app), openOptions);
       opened.add(client);
@@ -206,7 +210,11 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     rest: (app) => new RestClient(running.url, app.id, app.secret),
     async close() {
       await Promise.all([...opened].map((c) => c.close()));
-      await withTimeout(running.close(), 15_000, 'node did not close');
+      await node.shutdown();
+    },
+    shutdown() {
+      stopping ??= withTimeout(running.close(), 15_000, 'node did not close');
+      return stopping;
     },
   };
   return node;

@@ -34,7 +34,12 @@ export function signHs256(secret: string, claims: TokenClaims): string {
   return jwt.sign(claimsWithDefaults(claims), secret, { algorithm: 'HS256', noTimestamp: true });
 }
 
-export function signAsymmetric(privateKeyPem: string, alg: 'RS256' | 'ES256', claims: TokenClaims, kid?: string): string {
+export function signAsymmetric(
+  privateKeyPem: string,
+  alg: 'RS256' | 'ES256',
+  claims: TokenClaims,
+  kid?: string,
+): string {
   return jwt.sign(claimsWithDefaults(claims), privateKeyPem, {
     algorithm: alg,
     noTimestamp: true,

@@ -1,0 +1,95 @@
+import { DisconnectCode, type Push } from '@herald/protocol';
+import { RawWebSocket, startTestNode, uniqueId, withTimeout, type TestNode } from '@herald/testing';
+
+// Connections the server ends on its own: a client too slow to read its messages, and every
+// client when the node shuts down (drain).
+
+describe('slow consumer', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    // A small outbound queue so a stalled reader overflows it after a few MB sit in TCP buffers.
+    node = await startTestNode({ limits: { outboundQueueBytes: 256 * 1024 } });
+  });
+
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  it('disconnects a client that stops reading with 3005 while another subscriber gets everything', async () => {
+    const { alpha } = node.apps;
+    const channel = `nohist:${uniqueId('firehose')}`;
+    const healthy = await node.connect(alpha, 'slow-healthy');
+    await healthy.request({ cmd: 'subscribe', channel });
+
+    // The stalled client: a bare TCP socket that completes the handshake, subscribes, then never
+    // reads again, so the server's writes pile up in kernel buffers and then in its queue.
+    const stalled = await RawWebSocket.open(node.wsUrl(alpha));
+    stalled.sendText(JSON.stringify({ id: 1, cmd: 'connect', token: alpha.token('slow-stalled') }));
+    const connected = await stalled.nextJson((f) => f['id'] === 1, 'connect reply');
+    const stalledClient = (connected['result'] as { client: string }).client;
+    stalled.sendText(JSON.stringify({ id: 2, cmd: 'subscribe', channel }));
+    await stalled.nextJson((f) => f['id'] === 2, 'subscribe reply');
+    stalled.pause();
+
+    // Publish 60 KB messages until the server gives up on the stalled client (bounded: 64 MB).
+    const cut = node.serverCloses.wait((c) => c.client === stalledClient, { timeoutMs: 30_000 });
+    let gaveUp = false;
+    void cut.then(() => (gaveUp = true), () => undefined);
+    const rest = node.rest(alpha);
+    const chunk = 'z'.repeat(60_000);
+    let published = 0;
+    while (!gaveUp && published < 1100) {
+      await rest.publish(channel, { n: published, chunk });
+      published++;
+    }
+    expect((await cut).code).toBe(DisconnectCode.SLOW.code);
+
+    // The healthy subscriber received every publication, in order.
+    const got = await healthy.nextPubs(channel, published, { timeoutMs: 20_000 });
+    expect(got.map((p) => (p.data as { n: number }).n)).toEqual(Array.from({ length: published }, (_, i) => i));
+    expect(healthy.isClosed).toBe(false);
+
+    // The stalled socket was cut: once it reads again it finds the end of the stream.
+    stalled.resume();
+    await withTimeout(stalled.ended, 5000, 'stalled socket was not closed');
+  }, 60_000);
+});
+
+describe('drain on shutdown', () => {
+  it('closes sessions with 3001, turns /readyz 503 while draining, keeps /healthz 200', async () => {
+    const node = await startTestNode({ node: { shutdown: { drainSeconds: 2 } } });
+    const { alpha } = node.apps;
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+    const channel = `nohist:${uniqueId('drain')}`;
+    const first = await node.connect(alpha, 'drain-1');
+    const second = await node.connect(alpha, 'drain-2');
+    await first.request({ cmd: 'subscribe', channel });
+    await second.request({ cmd: 'subscribe', channel });
+
+    const closing = node.shutdown();
+    // The drain spreads closes over the window: one session goes first, the other later.
+    const firstClosed = await Promise.race([first.closed, second.closed]);
+    expect(firstClosed.code).toBe(DisconnectCode.SHUTDOWN.code);
+    const remaining = first.isClosed ? second : first;
+
+    const ready = await fetch(`${node.url}/readyz`);
+    expect(ready.status).toBe(503);
+    await ready.text();
+    const live = await fetch(`${node.url}/healthz`);
+    expect(live.status).toBe(200);
+    await live.text();
+
+    // A new connection during the drain is turned away with the same code.
+    const late = await node.open(alpha);
+    expect((await late.waitClosed()).code).toBe(DisconnectCode.SHUTDOWN.code);
+
+    // A session waiting for its turn is still a working session: it keeps receiving.
+    await node.rest(alpha).publish(channel, 'during-drain');
+    const pub = await remaining.nextPush((p: Push) => p.push === 'pub' && p.channel === channel, { timeoutMs: 1500 });
+    expect(pub).toMatchObject({ pub: { data: 'during-drain' } });
+
+    expect((await remaining.waitClosed()).code).toBe(DisconnectCode.SHUTDOWN.code);
+    await closing;
+  }, 15_000);
+});
