@@ -49,6 +49,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'HERALD_PORT', target: 'http.port', kind: 'integer', description: 'Port to listen on.' },
   { name: 'HERALD_NODE_ID', target: 'nodeId', kind: 'string', description: 'Unique id of this node.' },
   {
+    name: 'HERALD_NEW_CONNECTIONS_PER_SECOND',
+    target: 'newConnectionsPerSecond',
+    kind: 'integer',
+    description: 'New connections this node accepts per second (burst 2x); the rest are shed with 3009.',
+  },
+  {
+    name: 'HERALD_DRAIN_SECONDS',
+    target: 'shutdown.drainSeconds',
+    kind: 'integer',
+    description: 'Window over which sessions are closed on SIGTERM.',
+  },
+  {
     name: 'HERALD_LOG_LEVEL',
     target: 'log.level',
     kind: 'enum',

@@ -55,19 +55,24 @@ describe('HeraldLogger', () => {
 
   it("speaks Nest's LoggerService: context, stack, verbose", () => {
     const { lines, logger } = capture('debug');
-    logger.log('Nest application successfully started', 'NestApplication');
+    logger.log('Mapped {/x, GET} route', 'ControllerContext');
     logger.error('boom', 'Error: boom\n    at x (y.js:1:1)', 'ExceptionsHandler');
     logger.verbose('hidden at debug');
     logger.error(new Error('bad'));
-    expect(lines[0]).toMatchObject({
-      level: 'info',
-      msg: 'Nest application successfully started',
-      context: 'NestApplication',
-    });
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'Mapped {/x, GET} route', context: 'ControllerContext' });
     expect(lines[1]).toMatchObject({ level: 'error', msg: 'boom', context: 'ExceptionsHandler' });
     expect(lines[1]['stack']).toContain('at x');
     expect(lines[2]).toMatchObject({ level: 'error', msg: 'bad', err: { type: 'Error', message: 'bad' } });
     expect(lines).toHaveLength(3);
+  });
+
+  it("logs Nest's start-up chatter at debug", () => {
+    const info = capture('info');
+    info.logger.log('RestModule dependencies initialized', 'InstanceLoader');
+    expect(info.lines).toHaveLength(0);
+    const debug = capture('debug');
+    debug.logger.log('RestModule dependencies initialized', 'InstanceLoader');
+    expect(debug.lines[0]).toMatchObject({ level: 'debug', context: 'InstanceLoader' });
   });
 
   it('honours the level, and silent writes nothing', () => {

@@ -47,6 +47,16 @@ export interface LogBindings {
 type Method = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 @Injectable()
+/** Nest framework contexts whose info-level start-up lines are logged at debug. */
+const NEST_STARTUP_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'WebSocketsController',
+  'NestApplication',
+]);
+
 export class HeraldLogger implements LoggerService {
   constructor(readonly pino: Logger) {}
 
@@ -74,7 +84,10 @@ export class HeraldLogger implements LoggerService {
   }
 
   log(message: unknown, ...optionalParams: unknown[]): void {
-    this.write('info', message, optionalParams);
+    // Nest's own start-up chatter (one line per module and route) is debug detail, not operations news.
+    const context = optionalParams[optionalParams.length - 1];
+    const level = typeof context === 'string' && NEST_STARTUP_CONTEXTS.has(context) ? 'debug' : 'info';
+    this.write(level, message, optionalParams);
   }
 
   error(message: unknown, ...optionalParams: unknown[]): void {

@@ -117,6 +117,16 @@ it('returns the first result for a retried key and publishes once; keys are scop
   expect(other.json).toMatchObject({ offset: 1 });
 });
 
+it('refuses a key first used for a publish when it comes back on a broadcast', async () => {
+  const key = { 'idempotency-key': 'mixed-17' };
+  expect((await call('POST', '/v1/apps/acme/publish', { channel: 'chat:mix', data: 1 }, key)).status).toBe(
+    200,
+  );
+  const res = await call('POST', '/v1/apps/acme/broadcast', { channels: ['chat:mix'], data: 1 }, key);
+  expect(res.status).toBe(400);
+  expect(res.json).toMatchObject({ error: { name: 'bad_request' } });
+});
+
 it('answers the app publish rate with 429 and Retry-After', async () => {
   let limited: Awaited<ReturnType<typeof call>> | undefined;
   for (let i = 0; i < 5 && !limited; i++) {

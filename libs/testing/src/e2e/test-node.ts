@@ -166,10 +166,12 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
   const serverCloses = new EventLog<ServerClose>();
   const clientService = running.app.get(ClientService);
   const onClosed = clientService.onClosed.bind(clientService);
-  clientService.onClosed = (session, def: DisconnectDef | undefined) => {
-    serverCloses.push({ app: session.app.id, user: session.user, client: session.id, code: def?.code });
-    return onClosed(session, def);
-  };
+  // Recorded once the server has finished with the session (hub, presence), so a test that waits
+  // for the entry sees the node's state after the close.
+  clientService.onClosed = (session, def: DisconnectDef | undefined) =>
+    onClosed(session, def).finally(() =>
+      serverCloses.push({ app: session.app.id, user: session.user, client: session.id, code: def?.code }),
+    );
 
   const wsBase = running.url.replace(/^http/, 'ws');
   const opened = new Set<TestClient>();
