@@ -46,7 +46,6 @@ export interface LogBindings {
 
 type Method = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
-@Injectable()
 /** Nest framework contexts whose info-level start-up lines are logged at debug. */
 const NEST_STARTUP_CONTEXTS = new Set([
   'NestFactory',
@@ -57,6 +56,7 @@ const NEST_STARTUP_CONTEXTS = new Set([
   'NestApplication',
 ]);
 
+@Injectable()
 export class HeraldLogger implements LoggerService {
   constructor(readonly pino: Logger) {}
 
