@@ -85,7 +85,7 @@ describe('built entry point (dist/apps/standalone/src/main.js)', () => {
     proc.kill('SIGTERM');
     const [closeEvent, exit] = await withTimeout(
       Promise.all([client.closed, exited]),
-      15_000,
+      8_000,
       'herald did not exit after SIGTERM',
     );
     expect(closeEvent.code).toBe(3001);

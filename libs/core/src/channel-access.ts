@@ -9,8 +9,13 @@ export interface ResolvedChannel extends ParsedChannel {
 /** Parses a channel name and finds its namespace options, or throws UNKNOWN_CHANNEL. */
 export function resolveChannel(app: AppConfig, channel: string): ResolvedChannel {
   const parsed = parseChannel(channel);
-  if (!parsed) throw new HeraldError(ErrorCode.UNKNOWN_CHANNEL, `invalid channel name "${String(channel).slice(0, 300)}"`);
+  if (!parsed)
+    throw new HeraldError(
+      ErrorCode.UNKNOWN_CHANNEL,
+      `invalid channel name "${String(channel).slice(0, 300)}"`,
+    );
   const options = resolveNamespace(app, parsed);
-  if (!options) throw new HeraldError(ErrorCode.UNKNOWN_CHANNEL, `namespace "${parsed.namespace}" is not configured`);
+  if (!options)
+    throw new HeraldError(ErrorCode.UNKNOWN_CHANNEL, `namespace "${parsed.namespace}" is not configured`);
   return { ...parsed, options };
 }

@@ -7,7 +7,11 @@ import type { Session, Transport } from './session.js';
 /** A session stand-in that records the offsets it was sent. */
 function fakeSession(): Session & { got: number[] } {
   const got: number[] = [];
-  const transport: Transport = { kind: 'websocket', send: () => true, close: (_d: DisconnectDef) => undefined };
+  const transport: Transport = {
+    kind: 'websocket',
+    send: () => true,
+    close: (_d: DisconnectDef) => undefined,
+  };
   return {
     got,
     transport,
@@ -62,7 +66,10 @@ describe('ChannelStream', () => {
   });
 
   it('disconnects subscribers when history cannot fill the gap (never a silent gap)', async () => {
-    const { stream, dropped } = setup(async () => ({ entries: entries(3, 3), position: { offset: 4, epoch: EPOCH } }));
+    const { stream, dropped } = setup(async () => ({
+      entries: entries(3, 3),
+      position: { offset: 4, epoch: EPOCH },
+    }));
     const s = fakeSession();
     stream.addJoiner(s);
     stream.completeJoin(s, { offset: 1, epoch: EPOCH });

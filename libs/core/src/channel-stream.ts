@@ -4,7 +4,10 @@ import { OutFrame, pubFrameJson, withOffset } from './out-frame.js';
 import type { Session } from './session.js';
 
 /** Reads history entries after a position (at most `limit`); used to fill gaps. */
-export type GapReader = (since: StreamPosition, limit: number) => Promise<{ entries: HistoryEntry[]; position: StreamPosition }>;
+export type GapReader = (
+  since: StreamPosition,
+  limit: number,
+) => Promise<{ entries: HistoryEntry[]; position: StreamPosition }>;
 
 interface Incoming {
   offset: number;

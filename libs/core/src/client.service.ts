@@ -99,7 +99,8 @@ export class ClientService {
   private async run(session: Session, cmd: Command): Promise<void> {
     if (cmd.cmd === 'pong') return;
     try {
-      if (cmd.cmd !== 'connect' && session.state !== 'connected') throw new HeraldError(ErrorCode.NOT_CONNECTED);
+      if (cmd.cmd !== 'connect' && session.state !== 'connected')
+        throw new HeraldError(ErrorCode.NOT_CONNECTED);
       const { result, after } = await this.execute(session, cmd);
       this.reply(session, cmd.id, result);
       after?.();
@@ -140,7 +141,10 @@ export class ClientService {
 
   // --- connect ---------------------------------------------------------------------------------
 
-  private async connect(session: Session, cmd: ConnectCommand): Promise<{ result: Result; after?: () => void }> {
+  private async connect(
+    session: Session,
+    cmd: ConnectCommand,
+  ): Promise<{ result: Result; after?: () => void }> {
     if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
     const app = session.app;
     let user: string;
@@ -164,17 +168,27 @@ export class ClientService {
     }
     if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
     const limits = app.limits;
-    if (limits.maxConnections > 0 && (await this.presence.countConnections(app.id)) >= limits.maxConnections) {
+    if (
+      limits.maxConnections > 0 &&
+      (await this.presence.countConnections(app.id)) >= limits.maxConnections
+    ) {
       throw new HeraldError(ErrorCode.RATE_LIMITED, 'app connection limit reached', { disconnect: 'limit' });
     }
-    if (limits.maxConnectionsPerUser > 0 && (await this.presence.countUserConnections(app.id, user)) >= limits.maxConnectionsPerUser) {
+    if (
+      limits.maxConnectionsPerUser > 0 &&
+      (await this.presence.countUserConnections(app.id, user)) >= limits.maxConnectionsPerUser
+    ) {
       throw new HeraldError(ErrorCode.RATE_LIMITED, 'user connection limit reached', { disconnect: 'limit' });
     }
     session.user = user;
     session.state = 'connected';
     this.connecting.delete(session);
     this.hub.addSession(session);
-    await this.presence.addConnection(app.id, { client: session.id, user, node: this.nodeId }, this.presenceTtlMs);
+    await this.presence.addConnection(
+      app.id,
+      { client: session.id, user, node: this.nodeId },
+      this.presenceTtlMs,
+    );
 
     // Server-side subscriptions: the personal channel and the token's `channels` claim.
     const serverSubs = new Set(channels);
@@ -185,7 +199,10 @@ export class ClientService {
       if (session.subs.size >= limits.maxChannelsPerConnection) break;
       try {
         const recover = cmd.subs?.[channel]?.recover;
-        const { result, after } = await this.subscribeChecked(session, resolveChannel(app, channel), { recover, serverSide: true });
+        const { result, after } = await this.subscribeChecked(session, resolveChannel(app, channel), {
+          recover,
+          serverSide: true,
+        });
         subs[channel] = result;
         if (after) activations.push(after);
       } catch (err) {
@@ -226,11 +243,15 @@ export class ClientService {
     const ch = resolveChannel(session.app, channel);
     if (session.subs.has(channel)) throw new HeraldError(ErrorCode.ALREADY_SUBSCRIBED);
     if (session.subs.size >= session.app.limits.maxChannelsPerConnection) {
-      throw new HeraldError(ErrorCode.LIMIT_CHANNELS, `at most ${session.app.limits.maxChannelsPerConnection} channels per connection`);
+      throw new HeraldError(
+        ErrorCode.LIMIT_CHANNELS,
+        `at most ${session.app.limits.maxChannelsPerConnection} channels per connection`,
+      );
     }
     let expires: number | undefined;
     if (ch.users) {
-      if (!ch.users.includes(session.user)) throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'channel is limited to other users');
+      if (!ch.users.includes(session.user))
+        throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'channel is limited to other users');
     } else if (ch.options.private) {
       if (opts.token === undefined) throw new HeraldError(ErrorCode.SUBSCRIPTION_TOKEN_REQUIRED);
       const claims = await this.tokens.verifySubscriptionToken(session.app, opts.token, {
@@ -265,7 +286,9 @@ export class ClientService {
       let activate: (() => void) | undefined;
       if (ns.historySize > 0) {
         const recover = ns.recover ? opts.recover : undefined;
-        const ordered = await this.hub.subscribeOrdered(session, channel, () => this.readStart(app.id, channel, ns.historySize, recover));
+        const ordered = await this.hub.subscribeOrdered(session, channel, () =>
+          this.readStart(app.id, channel, ns.historySize, recover),
+        );
         result = ordered.value.result;
         activate = ordered.activate;
         // Asked to recover where the namespace does not allow it: say so, never imply success.
@@ -276,7 +299,12 @@ export class ClientService {
         if (opts.recover) result.recovered = false;
       }
       if (ns.presence) {
-        await this.presence.join(app.id, channel, { client: session.id, user: session.user, info: session.info }, this.presenceTtlMs);
+        await this.presence.join(
+          app.id,
+          channel,
+          { client: session.id, user: session.user, info: session.info },
+          this.presenceTtlMs,
+        );
       }
       if (session.state === 'closed' || !session.subs.has(channel)) {
         throw new HeraldError(ErrorCode.NOT_SUBSCRIBED, 'subscription ended while it was being set up');
@@ -311,7 +339,10 @@ export class ClientService {
       const position = await this.history.position(appId, channel);
       return { position, result: { recoverable: true, offset: position.offset, epoch: position.epoch } };
     }
-    const { entries, position } = await this.history.read(appId, channel, { since: recover, limit: historySize });
+    const { entries, position } = await this.history.read(appId, channel, {
+      since: recover,
+      limit: historySize,
+    });
     const base = { recoverable: true, offset: position.offset, epoch: position.epoch };
     const missing = position.offset - recover.offset;
     const complete =
@@ -341,17 +372,27 @@ export class ClientService {
     return true;
   }
 
-  private async serverUnsubscribe(session: Session, channel: string, why: { code: number; reason: string }): Promise<void> {
+  private async serverUnsubscribe(
+    session: Session,
+    channel: string,
+    why: { code: number; reason: string },
+  ): Promise<void> {
     try {
       if (await this.dropSubscription(session, channel)) {
-        session.send(new OutFrame(encodeFrame({ push: 'unsub', channel, code: why.code, reason: why.reason })));
+        session.send(
+          new OutFrame(encodeFrame({ push: 'unsub', channel, code: why.code, reason: why.reason })),
+        );
       }
     } catch (err) {
       this.log.warn({ msg: 'server unsubscribe failed', app: session.app.id, err: String(err) });
     }
   }
 
-  private async publishPresenceEvent(kind: 'join' | 'leave', session: Session, channel: string): Promise<void> {
+  private async publishPresenceEvent(
+    kind: 'join' | 'leave',
+    session: Session,
+    channel: string,
+  ): Promise<void> {
     const frame = encodeFrame({ push: kind, channel, info: session.clientInfo });
     await this.bus.publish(
       Topics.PUBLICATIONS,
@@ -364,8 +405,10 @@ export class ClientService {
 
   private async clientPublish(session: Session, channel: string, data: unknown): Promise<Result> {
     const ch = resolveChannel(session.app, channel);
-    if (!ch.options.allowPublish) throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'client publish is not allowed in this namespace');
-    if (!session.subs.has(channel)) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED, 'subscribe before publishing');
+    if (!ch.options.allowPublish)
+      throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'client publish is not allowed in this namespace');
+    if (!session.subs.has(channel))
+      throw new HeraldError(ErrorCode.NOT_SUBSCRIBED, 'subscribe before publishing');
     if (!session.takePublishToken(session.app.limits.clientPublishesPerSecond, Date.now())) {
       throw new HeraldError(ErrorCode.RATE_LIMITED, 'client publish rate exceeded');
     }
@@ -380,21 +423,24 @@ export class ClientService {
 
   private async presenceQuery(session: Session, channel: string): Promise<Result> {
     const ns = this.subscribedNamespace(session, channel);
-    if (!ns.presence || !ns.allowPresence) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
+    if (!ns.presence || !ns.allowPresence)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
     const members = await this.presence.members(session.app.id, channel);
     return { members: members.map((m) => (m.info === undefined ? { user: m.user, client: m.client } : m)) };
   }
 
   private async presenceStats(session: Session, channel: string): Promise<Result> {
     const ns = this.subscribedNamespace(session, channel);
-    if (!ns.presence || !ns.allowPresence) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
+    if (!ns.presence || !ns.allowPresence)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
     const s = await this.presence.stats(session.app.id, channel);
     return { num_clients: s.numClients, num_users: s.numUsers };
   }
 
   private async historyQuery(session: Session, cmd: HistoryCommand): Promise<Result> {
     const ns = this.subscribedNamespace(session, cmd.channel);
-    if (ns.historySize <= 0 || !ns.allowHistory) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'history is not enabled for this channel');
+    if (ns.historySize <= 0 || !ns.allowHistory)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'history is not enabled for this channel');
     return readHistory(this.history, session.app.id, cmd.channel, cmd);
   }
 
@@ -410,8 +456,13 @@ export class ClientService {
   private async subRefresh(session: Session, channel: string, token: string): Promise<Result> {
     const sub = session.subs.get(channel);
     if (!sub) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED);
-    if (sub.expires === undefined) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'subscription does not use a subscription token');
-    const claims = await this.tokens.verifySubscriptionToken(session.app, token, { client: session.id, user: session.user, channel });
+    if (sub.expires === undefined)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'subscription does not use a subscription token');
+    const claims = await this.tokens.verifySubscriptionToken(session.app, token, {
+      client: session.id,
+      user: session.user,
+      channel,
+    });
     sub.expires = claims.exp;
     return claims.exp ? { expires: claims.exp } : {};
   }
@@ -439,14 +490,19 @@ export class ClientService {
       }
       await this.presence.removeConnection(session.app.id, session.id);
     } catch (err) {
-      this.log.warn({ msg: 'presence cleanup failed; entries expire by TTL', app: session.app.id, err: String(err) });
+      this.log.warn({
+        msg: 'presence cleanup failed; entries expire by TTL',
+        app: session.app.id,
+        err: String(err),
+      });
     }
   }
 
   /** Periodic work for all local sessions; called by the supervisor. */
   expireSubscriptions(session: Session, nowSec: number): void {
     for (const [channel, sub] of session.subs) {
-      if (sub.expires !== undefined && sub.expires <= nowSec) void this.serverUnsubscribe(session, channel, UNSUB_EXPIRED);
+      if (sub.expires !== undefined && sub.expires <= nowSec)
+        void this.serverUnsubscribe(session, channel, UNSUB_EXPIRED);
     }
   }
 
@@ -462,7 +518,10 @@ export class ClientService {
         continue;
       }
       if (!joinLeave) continue;
-      const info = m.info === undefined ? { user: m.user, client: m.client } : { user: m.user, client: m.client, info: m.info };
+      const info =
+        m.info === undefined
+          ? { user: m.user, client: m.client }
+          : { user: m.user, client: m.client, info: m.info };
       const frame = encodeFrame({ push: 'leave', channel: m.channel, info });
       await this.bus.publish(
         Topics.PUBLICATIONS,

@@ -4,8 +4,7 @@
  * forwards the frame bytes without re-serializing them.
  */
 export type ChannelHeader =
-  | { k: 'pub'; a: string; c: string; o?: number; e?: string }
-  | { k: 'join' | 'leave'; a: string; c: string };
+  { k: 'pub'; a: string; c: string; o?: number; e?: string } | { k: 'join' | 'leave'; a: string; c: string };
 
 export type ControlMessage =
   | { k: 'disconnect'; a: string; u: string; code: number }

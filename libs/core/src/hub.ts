@@ -112,7 +112,8 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
     const out: { channel: string; subscribers: number }[] = [];
     const start = appId + SEP + prefix;
     for (const [key, stream] of this.streams) {
-      if (key.startsWith(start) && stream.size > 0) out.push({ channel: stream.channel, subscribers: stream.size });
+      if (key.startsWith(start) && stream.size > 0)
+        out.push({ channel: stream.channel, subscribers: stream.size });
     }
     return out.sort((a, b) => (a.channel < b.channel ? -1 : 1));
   }
@@ -164,7 +165,8 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
   /** Applies a control message to local sessions (the bus delivers it to every node). */
   applyControl(msg: ControlMessage): void {
     if (msg.k === 'disconnect') {
-      const def = Object.values(DisconnectCode).find((d) => d.code === msg.code) ?? DisconnectCode.FORCE_DISCONNECT;
+      const def =
+        Object.values(DisconnectCode).find((d) => d.code === msg.code) ?? DisconnectCode.FORCE_DISCONNECT;
       this.closeAll(this.sessionsOf(msg.a, msg.u), def);
     } else if (msg.k === 'unsubscribe') {
       for (const s of this.sessionsOf(msg.a, msg.u)) this.onServerUnsubscribe?.(s, msg.c);

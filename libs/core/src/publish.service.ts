@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
@@ -41,15 +42,20 @@ export class PublishService {
   ) {}
 
   async publish(app: AppConfig, req: PublishRequest, opts: PublishOptions = {}): Promise<PublishResult> {
-    return this.once(app, opts.idempotencyKey, async () => {
+    return this.once(app, opts.idempotencyKey, fingerprint('publish', req.channel, req.data), async () => {
       if (opts.rateLimited) await this.checkRate(app, 1);
       return this.publishOne(app, req);
     });
   }
 
   /** One message to many channels; each channel gets its own result (partial failure is reported). */
-  async broadcast(app: AppConfig, channels: string[], data: unknown, opts: PublishOptions = {}): Promise<BroadcastResult> {
-    return this.once(app, opts.idempotencyKey, async () => {
+  async broadcast(
+    app: AppConfig,
+    channels: string[],
+    data: unknown,
+    opts: PublishOptions = {},
+  ): Promise<BroadcastResult> {
+    return this.once(app, opts.idempotencyKey, fingerprint('broadcast', channels, data), async () => {
       if (opts.rateLimited) await this.checkRate(app, channels.length);
       const responses: BroadcastResult['responses'] = [];
       for (const channel of channels) {
@@ -72,7 +78,9 @@ export class PublishService {
       throw new HeraldError(ErrorCode.PAYLOAD_TOO_LARGE, `data exceeds ${app.limits.maxFrameBytes} bytes`);
     }
     const valueJson =
-      req.info === undefined ? `{"data":${dataJson}}` : `{"data":${dataJson},"info":${JSON.stringify(req.info)}}`;
+      req.info === undefined
+        ? `{"data":${dataJson}}`
+        : `{"data":${dataJson},"info":${JSON.stringify(req.info)}}`;
     const key = channelKey(app.id, req.channel);
     if (ch.options.historySize > 0) {
       const pos = await this.history.append(app.id, req.channel, valueJson, {
@@ -88,14 +96,23 @@ export class PublishService {
       return { offset: pos.offset, epoch: pos.epoch };
     }
     const frame = pubFrameJson(req.channel, valueJson);
-    await this.bus.publish(Topics.PUBLICATIONS, key, encodeChannelRecord({ k: 'pub', a: app.id, c: req.channel }, frame));
+    await this.bus.publish(
+      Topics.PUBLICATIONS,
+      key,
+      encodeChannelRecord({ k: 'pub', a: app.id, c: req.channel }, frame),
+    );
     return {};
   }
 
   private async checkRate(app: AppConfig, cost: number): Promise<void> {
     const perSecond = app.limits.publishesPerSecond;
     if (perSecond <= 0) return;
-    const decision = await this.rateLimiter.consume(app.id, 'publish', { perSecond, burst: perSecond * 2 }, cost);
+    const decision = await this.rateLimiter.consume(
+      app.id,
+      'publish',
+      { perSecond, burst: perSecond * 2 },
+      cost,
+    );
     if (!decision.allowed) {
       throw new HeraldError(ErrorCode.RATE_LIMITED, 'app publish rate exceeded', {
         retryAfterMs: decision.retryAfterMs,
@@ -103,14 +120,28 @@ export class PublishService {
     }
   }
 
-  private async once<T>(app: AppConfig, key: string | undefined, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` at most once per (app, key) within the window. The stored entry carries a
+   * fingerprint of the request, so a key reused for a different request (another channel, other
+   * data, a broadcast instead of a publish) is refused rather than answered with a foreign result.
+   */
+  private async once<T>(
+    app: AppConfig,
+    key: string | undefined,
+    print: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
     if (key === undefined) return work();
     if (key.length === 0 || key.length > 255) {
       throw new HeraldError(ErrorCode.BAD_REQUEST, 'idempotency key must be 1-255 characters');
     }
     const ttlMs = this.config.idempotency.windowSeconds * 1000;
     const claim = await this.idempotency.claim(app.id, key, ttlMs);
-    if (claim.status === 'done') return JSON.parse(claim.result) as T;
+    if (claim.status === 'done') {
+      const stored = JSON.parse(claim.result) as { f: string; r: T };
+      if (stored.f !== print) throw new HeraldError(ErrorCode.IDEMPOTENCY_MISMATCH);
+      return stored.r;
+    }
     if (claim.status === 'pending') throw new HeraldError(ErrorCode.IDEMPOTENCY_CONFLICT);
     let result: T;
     try {
@@ -119,7 +150,15 @@ export class PublishService {
       await this.idempotency.release(app.id, key);
       throw err;
     }
-    await this.idempotency.complete(app.id, key, JSON.stringify(result), ttlMs);
+    await this.idempotency.complete(app.id, key, JSON.stringify({ f: print, r: result }), ttlMs);
     return result;
   }
+}
+
+/** A digest of what a request asks for, to tell a true retry from a reused idempotency key. */
+function fingerprint(op: string, target: string | string[], data: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([op, target, data ?? null]))
+    .digest('base64url')
+    .slice(0, 22);
 }

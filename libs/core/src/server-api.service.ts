@@ -3,7 +3,14 @@ import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
-import { DisconnectCode, ErrorCode, HeraldError, type ClientInfo, type Publication, type StreamPosition } from '@herald/protocol';
+import {
+  DisconnectCode,
+  ErrorCode,
+  HeraldError,
+  type ClientInfo,
+  type Publication,
+  type StreamPosition,
+} from '@herald/protocol';
 import { REVOCATION_STORE, type RevocationStore } from '@herald/state';
 import { resolveChannel } from './channel-access.js';
 import { readHistory } from './client.service.js';
@@ -28,14 +35,16 @@ export class ServerApiService {
 
   async presenceMembers(app: AppConfig, channel: string): Promise<ClientInfo[]> {
     const ch = resolveChannel(app, channel);
-    if (!ch.options.presence) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
+    if (!ch.options.presence)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
     const members = await this.presence.members(app.id, channel);
     return members.map((m) => (m.info === undefined ? { user: m.user, client: m.client } : m));
   }
 
   async presenceStats(app: AppConfig, channel: string): Promise<{ num_clients: number; num_users: number }> {
     const ch = resolveChannel(app, channel);
-    if (!ch.options.presence) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
+    if (!ch.options.presence)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'presence is not enabled for this channel');
     const s = await this.presence.stats(app.id, channel);
     return { num_clients: s.numClients, num_users: s.numUsers };
   }
@@ -46,7 +55,8 @@ export class ServerApiService {
     opts: { limit?: number; since?: StreamPosition; reverse?: boolean },
   ): Promise<{ publications: Publication[]; offset: number; epoch: string }> {
     const ch = resolveChannel(app, channel);
-    if (ch.options.historySize <= 0) throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'history is not enabled for this channel');
+    if (ch.options.historySize <= 0)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'history is not enabled for this channel');
     return readHistory(this.historyStore, app.id, channel, opts);
   }
 
@@ -75,7 +85,12 @@ export class ServerApiService {
   }
 
   /** Revokes every token of a user issued before `issuedBefore` (unix seconds) for `ttlSeconds`. */
-  async revokeUserTokens(app: AppConfig, user: string, issuedBefore: number, ttlSeconds: number): Promise<void> {
+  async revokeUserTokens(
+    app: AppConfig,
+    user: string,
+    issuedBefore: number,
+    ttlSeconds: number,
+  ): Promise<void> {
     await this.revocations.revokeUser(app.id, user, issuedBefore, ttlSeconds * 1000);
     await this.control({ k: 'revoke', a: app.id, u: user, before: issuedBefore });
   }

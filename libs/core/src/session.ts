@@ -86,7 +86,10 @@ export class Session {
       this.publishTokens = burst;
       this.publishRefillAt = now;
     }
-    this.publishTokens = Math.min(burst, this.publishTokens + ((now - this.publishRefillAt) / 1000) * perSecond);
+    this.publishTokens = Math.min(
+      burst,
+      this.publishTokens + ((now - this.publishRefillAt) / 1000) * perSecond,
+    );
     this.publishRefillAt = now;
     if (this.publishTokens < 1) return false;
     this.publishTokens -= 1;

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
 import { DisconnectCode, encodeFrame } from '@herald/protocol';

@@ -52,6 +52,12 @@ export const ErrorCode = {
     'a request with this idempotency key is in progress',
     true,
   ),
+  IDEMPOTENCY_MISMATCH: e(
+    117,
+    'idempotency_key_reused',
+    422,
+    'idempotency key was used for a different request',
+  ),
   UNAVAILABLE: e(116, 'unavailable', 503, 'a dependency cannot take the request now, retry later', true),
 
   TOKEN_MALFORMED: e(200, 'token_malformed', 401, 'token is not a well-formed JWT'),

@@ -9,7 +9,9 @@ describe('docs/errors.md', () => {
     if (process.env.UPDATE_DOCS === '1') writeFileSync(path, expected);
     const actual = readFileSync(path, 'utf8');
     if (actual !== expected) {
-      throw new Error('docs/errors.md is out of date: run `UPDATE_DOCS=1 npm run test:unit -- libs/protocol`');
+      throw new Error(
+        'docs/errors.md is out of date: run `UPDATE_DOCS=1 npm run test:unit -- libs/protocol`',
+      );
     }
   });
 });

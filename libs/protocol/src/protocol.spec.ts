@@ -39,7 +39,9 @@ describe('code catalogue', () => {
 
 describe('decodeFrames', () => {
   it('decodes several newline-separated commands', () => {
-    const frames = decodeFrames('{"id":1,"cmd":"connect","token":"t"}\n{"id":2,"cmd":"subscribe","channel":"a"}\n{"cmd":"pong"}');
+    const frames = decodeFrames(
+      '{"id":1,"cmd":"connect","token":"t"}\n{"id":2,"cmd":"subscribe","channel":"a"}\n{"cmd":"pong"}',
+    );
     expect(frames.map((f) => f.command?.cmd)).toEqual(['connect', 'subscribe', 'pong']);
   });
 
@@ -50,7 +52,12 @@ describe('decodeFrames', () => {
     ['no id', '{"cmd":"subscribe","channel":"a"}', ErrorCode.BAD_REQUEST, undefined],
     ['bad id', '{"id":-1,"cmd":"subscribe","channel":"a"}', ErrorCode.BAD_REQUEST, undefined],
     ['no channel', '{"id":4,"cmd":"subscribe"}', ErrorCode.BAD_REQUEST, 4],
-    ['bad recover', '{"id":5,"cmd":"subscribe","channel":"a","recover":{"offset":-1,"epoch":"x"}}', ErrorCode.BAD_REQUEST, 5],
+    [
+      'bad recover',
+      '{"id":5,"cmd":"subscribe","channel":"a","recover":{"offset":-1,"epoch":"x"}}',
+      ErrorCode.BAD_REQUEST,
+      5,
+    ],
     ['publish without data', '{"id":6,"cmd":"publish","channel":"a"}', ErrorCode.BAD_REQUEST, 6],
     ['bad history limit', '{"id":7,"cmd":"history","channel":"a","limit":-5}', ErrorCode.BAD_REQUEST, 7],
     ['refresh without token', '{"id":8,"cmd":"refresh"}', ErrorCode.BAD_REQUEST, 8],

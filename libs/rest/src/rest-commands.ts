@@ -107,14 +107,6 @@ export class RestCommands {
   async broadcast(app: AppConfig, body: BroadcastBody, headerKey?: string): Promise<BroadcastResultBody> {
     const key = idempotencyKey(headerKey, body.idempotency_key);
     const result = await this.publisher.broadcast(app, body.channels, body.data, publishOptions(key));
-    // An idempotent replay returns whatever was stored under the key; if the key was first used for
-    // a single publish, that is not a broadcast result. Say so instead of failing with a 500.
-    if (!Array.isArray(result?.responses)) {
-      throw new HeraldError(
-        ErrorCode.BAD_REQUEST,
-        'this idempotency key was already used for a different kind of request',
-      );
-    }
     return {
       responses: result.responses.map((r) => {
         if ('error' in r) {

@@ -123,8 +123,17 @@ it('refuses a key first used for a publish when it comes back on a broadcast', a
     200,
   );
   const res = await call('POST', '/v1/apps/acme/broadcast', { channels: ['chat:mix'], data: 1 }, key);
-  expect(res.status).toBe(400);
-  expect(res.json).toMatchObject({ error: { name: 'bad_request' } });
+  expect(res.status).toBe(422);
+  expect(res.json).toMatchObject({ error: { name: 'idempotency_key_reused' } });
+});
+
+it('refuses a key reused with different data, and replays the true retry', async () => {
+  const key = { 'idempotency-key': 'reuse-18' };
+  const first = await call('POST', '/v1/apps/acme/publish', { channel: 'chat:reuse', data: 1 }, key);
+  const retry = await call('POST', '/v1/apps/acme/publish', { channel: 'chat:reuse', data: 1 }, key);
+  expect(retry.json).toEqual(first.json);
+  const other = await call('POST', '/v1/apps/acme/publish', { channel: 'chat:reuse', data: 2 }, key);
+  expect(other.status).toBe(422);
 });
 
 it('answers the app publish rate with 429 and Retry-After', async () => {
