@@ -15,13 +15,17 @@ const args = [
   `--outputFile=${out}`,
   ...process.argv.slice(2),
 ];
-const run = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+const run = spawnSync(process.execPath, args, {
+  stdio: 'inherit',
+  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+});
 let summary = 'test: no results were written';
 let failed = true;
 try {
   const r = JSON.parse(readFileSync(out, 'utf8'));
   const skipped = r.numPendingTests + r.numTodoTests;
-  summary = `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : '');
+  summary =
+    `${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : '');
   failed = r.numFailedTests > 0 || r.numFailedTestSuites > 0 || r.numTotalTests === 0 || !r.success;
   if (r.numTotalTests === 0) summary += ' (no tests ran)';
 } catch {

@@ -40,7 +40,11 @@ afterAll(async () => {
 });
 
 /** Connect must fail with `error`, then the server closes with `close`. */
-async function expectRefused(connect: { token?: string; ticket?: string }, error: ErrorDef, close: DisconnectDef) {
+async function expectRefused(
+  connect: { token?: string; ticket?: string },
+  error: ErrorDef,
+  close: DisconnectDef,
+) {
   const client = await node.open(node.apps.alpha);
   const reply = await client.request({ cmd: 'connect', ...connect }).then(
     () => undefined,
@@ -65,20 +69,50 @@ describe('connection tokens', () => {
   const alphaSecret = () => node.apps.alpha.secret;
 
   it.each([
-    ['expired', () => signHs256(alphaSecret(), { sub: 'u', aud: 'alpha', exp: nowSec() - 10 }), ErrorCode.TOKEN_EXPIRED, DisconnectCode.TOKEN_EXPIRED],
+    [
+      'expired',
+      () => signHs256(alphaSecret(), { sub: 'u', aud: 'alpha', exp: nowSec() - 10 }),
+      ErrorCode.TOKEN_EXPIRED,
+      DisconnectCode.TOKEN_EXPIRED,
+    ],
     ['malformed', () => 'not-a.jwt', ErrorCode.TOKEN_MALFORMED, DisconnectCode.INVALID_TOKEN],
     ['garbage in three parts', () => 'a.b.c', ErrorCode.TOKEN_MALFORMED, DisconnectCode.INVALID_TOKEN],
-    ['alg none', () => unsignedToken({ sub: 'u', aud: 'alpha' }), ErrorCode.TOKEN_UNSIGNED, DisconnectCode.INVALID_TOKEN],
+    [
+      'alg none',
+      () => unsignedToken({ sub: 'u', aud: 'alpha' }),
+      ErrorCode.TOKEN_UNSIGNED,
+      DisconnectCode.INVALID_TOKEN,
+    ],
     [
       'HS256 signed with the registered RSA public key (algorithm confusion)',
       () => hmacToken(rsa.publicKeyPem, { sub: 'u', aud: 'alpha' }),
       ErrorCode.TOKEN_ALGORITHM,
       DisconnectCode.INVALID_TOKEN,
     ],
-    ['wrong aud', () => signHs256(alphaSecret(), { sub: 'u', aud: 'beta' }), ErrorCode.TOKEN_WRONG_APP, DisconnectCode.INVALID_TOKEN],
-    ['bad signature', () => signHs256('x'.repeat(40), { sub: 'u', aud: 'alpha' }), ErrorCode.TOKEN_SIGNATURE, DisconnectCode.INVALID_TOKEN],
-    ['missing exp', () => signHs256(alphaSecret(), { sub: 'u', aud: 'alpha', exp: undefined }), ErrorCode.TOKEN_CLAIMS, DisconnectCode.INVALID_TOKEN],
-    ['missing sub', () => signHs256(alphaSecret(), { aud: 'alpha' }), ErrorCode.TOKEN_CLAIMS, DisconnectCode.INVALID_TOKEN],
+    [
+      'wrong aud',
+      () => signHs256(alphaSecret(), { sub: 'u', aud: 'beta' }),
+      ErrorCode.TOKEN_WRONG_APP,
+      DisconnectCode.INVALID_TOKEN,
+    ],
+    [
+      'bad signature',
+      () => signHs256('x'.repeat(40), { sub: 'u', aud: 'alpha' }),
+      ErrorCode.TOKEN_SIGNATURE,
+      DisconnectCode.INVALID_TOKEN,
+    ],
+    [
+      'missing exp',
+      () => signHs256(alphaSecret(), { sub: 'u', aud: 'alpha', exp: undefined }),
+      ErrorCode.TOKEN_CLAIMS,
+      DisconnectCode.INVALID_TOKEN,
+    ],
+    [
+      'missing sub',
+      () => signHs256(alphaSecret(), { aud: 'alpha' }),
+      ErrorCode.TOKEN_CLAIMS,
+      DisconnectCode.INVALID_TOKEN,
+    ],
     [
       'RS256 signed by a key the app does not know',
       () => signAsymmetric(rsaKeyPair().privateKeyPem, 'RS256', { sub: 'u', aud: 'alpha' }),
@@ -110,7 +144,9 @@ describe('connection tokens', () => {
     const old = alpha.token('revoke-all', { iat: nowSec() - 60 });
     const live = await node.open(alpha);
     await live.request({ cmd: 'connect', token: old });
-    await node.rest(alpha).ok('POST', '/users/revoke-all/revoke_tokens', { body: { issued_before: nowSec() - 30 } });
+    await node
+      .rest(alpha)
+      .ok('POST', '/users/revoke-all/revoke_tokens', { body: { issued_before: nowSec() - 30 } });
     expect((await live.waitClosed()).code).toBe(DisconnectCode.TOKEN_REVOKED.code);
     await expectRefused({ token: old }, ErrorCode.TOKEN_REVOKED, DisconnectCode.TOKEN_REVOKED);
   });
@@ -165,7 +201,9 @@ describe('tickets', () => {
     await expectRefused({ ticket: minted.ticket }, ErrorCode.TICKET_INVALID, DisconnectCode.INVALID_TOKEN);
     // Still unused in beta.
     const client = await node.open(beta);
-    await expect(client.request({ cmd: 'connect', ticket: minted.ticket })).resolves.toMatchObject({ user: 'x' });
+    await expect(client.request({ cmd: 'connect', ticket: minted.ticket })).resolves.toMatchObject({
+      user: 'x',
+    });
     void alpha;
   });
 });
@@ -195,7 +233,11 @@ describe('channel authorization', () => {
       code: ErrorCode.SUBSCRIPTION_TOKEN_REQUIRED.code,
     });
     await expect(
-      client.request({ cmd: 'subscribe', channel, token: alpha.subToken('priv-user', `priv:${uniqueId('other')}`) }),
+      client.request({
+        cmd: 'subscribe',
+        channel,
+        token: alpha.subToken('priv-user', `priv:${uniqueId('other')}`),
+      }),
     ).rejects.toMatchObject({ code: ErrorCode.TOKEN_CLAIMS.code });
     await expect(
       client.request({ cmd: 'subscribe', channel, token: alpha.subToken('someone-else', channel) }),
@@ -243,9 +285,11 @@ describe('token lifetime', () => {
     const later = nowSec() + 3600;
     const refreshed = await fresh.request({ cmd: 'refresh', token: alpha.token('exp-user', { exp: later }) });
     expect(refreshed).toMatchObject({ client: fresh.connection?.client, expires: later });
-    await expect(fresh.request({ cmd: 'refresh', token: alpha.token('someone-else') })).rejects.toMatchObject({
-      code: ErrorCode.TOKEN_USER_MISMATCH.code,
-    });
+    await expect(fresh.request({ cmd: 'refresh', token: alpha.token('someone-else') })).rejects.toMatchObject(
+      {
+        code: ErrorCode.TOKEN_USER_MISMATCH.code,
+      },
+    );
 
     // The stale connection is closed by the expiry check; the refreshed one, which had the same
     // expiry, was checked in the same pass and must still be served.

@@ -35,7 +35,9 @@ function readBanner(child: ChildProcess): Promise<Banner> {
       }
     };
     child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`herald exited (${code}) before printing the banner:\n${out}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`herald exited (${code}) before printing the banner:\n${out}`)),
+    );
   });
 }
 

@@ -35,7 +35,10 @@ describe('slow consumer', () => {
     // Publish 60 KB messages until the server gives up on the stalled client (bounded: 64 MB).
     const cut = node.serverCloses.wait((c) => c.client === stalledClient, { timeoutMs: 30_000 });
     let gaveUp = false;
-    void cut.then(() => (gaveUp = true), () => undefined);
+    void cut.then(
+      () => (gaveUp = true),
+      () => undefined,
+    );
     const rest = node.rest(alpha);
     const chunk = 'z'.repeat(60_000);
     let published = 0;
@@ -47,7 +50,9 @@ describe('slow consumer', () => {
 
     // The healthy subscriber received every publication, in order.
     const got = await healthy.nextPubs(channel, published, { timeoutMs: 20_000 });
-    expect(got.map((p) => (p.data as { n: number }).n)).toEqual(Array.from({ length: published }, (_, i) => i));
+    expect(got.map((p) => (p.data as { n: number }).n)).toEqual(
+      Array.from({ length: published }, (_, i) => i),
+    );
     expect(healthy.isClosed).toBe(false);
 
     // The stalled socket was cut: once it reads again it finds the end of the stream.

@@ -64,7 +64,10 @@ describe('per-connection and per-app limits', () => {
     );
     expect(outcomes.slice(0, 4).every((o) => !(o instanceof ReplyError))).toBe(true);
     expect(outcomes[4]).toBeInstanceOf(ReplyError);
-    expect((outcomes[4] as ReplyError).body).toMatchObject({ code: ErrorCode.RATE_LIMITED.code, temporary: true });
+    expect((outcomes[4] as ReplyError).body).toMatchObject({
+      code: ErrorCode.RATE_LIMITED.code,
+      temporary: true,
+    });
     expect(client.isClosed).toBe(false);
     await expectServing();
   });
@@ -101,7 +104,9 @@ describe('per-connection and per-app limits', () => {
 describe('bad input on the WebSocket', () => {
   it('closes a frame over the app maxFrameBytes with 3506', async () => {
     const client = await node.connect(node.apps.alpha, uniqueId('big'));
-    client.sendRaw(JSON.stringify({ id: 99, cmd: 'publish', channel: 'chat:x', data: 'x'.repeat(MAX_FRAME) }));
+    client.sendRaw(
+      JSON.stringify({ id: 99, cmd: 'publish', channel: 'chat:x', data: 'x'.repeat(MAX_FRAME) }),
+    );
     expect((await client.waitClosed()).code).toBe(DisconnectCode.MESSAGE_TOO_LARGE.code);
     await expectServing();
   });
@@ -167,12 +172,16 @@ describe('bad input on the WebSocket', () => {
     await expect(client.request({ cmd: 'refresh', token: 'x' })).rejects.toMatchObject({
       code: ErrorCode.NOT_CONNECTED.code,
     });
-    await expect(client.request({ cmd: 'connect', token: alpha.token(uniqueId('late')) })).resolves.toBeDefined();
+    await expect(
+      client.request({ cmd: 'connect', token: alpha.token(uniqueId('late')) }),
+    ).resolves.toBeDefined();
   });
 
   it('refuses connect without credentials (exactly one of token and ticket)', async () => {
     const client = await node.open(node.apps.alpha);
-    await expect(client.request({ cmd: 'connect' })).rejects.toMatchObject({ code: ErrorCode.UNAUTHORIZED.code });
+    await expect(client.request({ cmd: 'connect' })).rejects.toMatchObject({
+      code: ErrorCode.UNAUTHORIZED.code,
+    });
     expect((await client.waitClosed()).code).toBe(DisconnectCode.INVALID_TOKEN.code);
   });
 
@@ -190,7 +199,9 @@ describe('REST limits', () => {
       rawBody: JSON.stringify({ channel: 'big', data: 'x'.repeat(MAX_BODY + 100) }),
     });
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ error: { code: ErrorCode.PAYLOAD_TOO_LARGE.code, name: 'payload_too_large' } });
+    expect(res.body).toMatchObject({
+      error: { code: ErrorCode.PAYLOAD_TOO_LARGE.code, name: 'payload_too_large' },
+    });
     await expectServing();
   });
 
@@ -200,7 +211,9 @@ describe('REST limits', () => {
     const client = await node.connect(alpha, uniqueId('fat'));
     await client.request({ cmd: 'subscribe', channel });
     // The body is under maxBodyBytes, its data over maxFrameBytes: no client could receive it.
-    const res = await node.rest(alpha).call('POST', '/publish', { body: { channel, data: 'y'.repeat(MAX_FRAME + 10) } });
+    const res = await node
+      .rest(alpha)
+      .call('POST', '/publish', { body: { channel, data: 'y'.repeat(MAX_FRAME + 10) } });
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ error: { code: ErrorCode.PAYLOAD_TOO_LARGE.code } });
     await node.rest(alpha).publish(channel, 'small');
@@ -220,7 +233,9 @@ describe('REST limits', () => {
       if (res.status === 429) limited = res;
     }
     expect(limited).toBeDefined();
-    expect(limited?.body).toMatchObject({ error: { code: ErrorCode.RATE_LIMITED.code, name: 'rate_limited' } });
+    expect(limited?.body).toMatchObject({
+      error: { code: ErrorCode.RATE_LIMITED.code, name: 'rate_limited' },
+    });
     const retryAfter = Number(limited?.headers.get('retry-after'));
     expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true);
     expect(statuses.slice(0, 2)).toEqual([200, 200]);

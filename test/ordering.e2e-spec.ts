@@ -1,5 +1,5 @@
 import { ErrorCode } from '@herald/protocol';
-import { startTestNode, uniqueId, type PubOf, type TestNode } from '@herald/testing';
+import { startTestNode, uniqueId, type TestNode } from '@herald/testing';
 
 // Ordering and exactly-once delivery from the publisher's side: concurrent publishers into one
 // channel, and publishes retried with an idempotency key.
@@ -52,18 +52,6 @@ describe('ordering under concurrent publishers', () => {
 });
 
 describe('idempotent publish', () => {
-  /** Waits for a sentinel; returns the publications that arrived before it. */
-  async function pubsBeforeSentinel(client: Awaited<ReturnType<TestNode['connect']>>, channel: string, publish: (d: unknown) => Promise<unknown>) {
-    const marker = uniqueId('sentinel');
-    await publish(marker);
-    const out: PubOf[] = [];
-    for (;;) {
-      const [pub] = await client.nextPubs(channel, 1);
-      if (pub.data === marker) return out;
-      out.push(pub);
-    }
-  }
-
   it('returns the first result to a retry with the same key and delivers once (body field and header)', async () => {
     const { alpha } = node.apps;
     const rest = node.rest(alpha);
@@ -78,12 +66,15 @@ describe('idempotent publish', () => {
 
     const headerKey = uniqueId('hdr');
     const viaHeader = () =>
-      rest.ok('POST', '/publish', { body: { channel, data: 'twice?' }, headers: { 'Idempotency-Key': headerKey } });
+      rest.ok('POST', '/publish', {
+        body: { channel, data: 'twice?' },
+        headers: { 'Idempotency-Key': headerKey },
+      });
     const h1 = await viaHeader();
     const h2 = await viaHeader();
     expect(h2).toEqual(h1);
 
-    const delivered = await pubsBeforeSentinel(client, channel, (d) => rest.publish(channel, d));
+    const delivered = await client.pubsBeforeSentinel(channel, (m) => rest.publish(channel, m));
     expect(delivered.map((p) => p.data)).toEqual(['once', 'twice?']);
   });
 
@@ -103,7 +94,7 @@ describe('idempotent publish', () => {
       expect(r.status).toBe(ErrorCode.IDEMPOTENCY_CONFLICT.status);
       expect(r.body).toMatchObject({ error: { code: ErrorCode.IDEMPOTENCY_CONFLICT.code } });
     }
-    const delivered = await pubsBeforeSentinel(client, channel, (d) => rest.publish(channel, d));
+    const delivered = await client.pubsBeforeSentinel(channel, (m) => rest.publish(channel, m));
     expect(delivered.map((p) => p.data)).toEqual(['raced']);
   });
 
@@ -118,7 +109,7 @@ describe('idempotent publish', () => {
     await node.rest(alpha).publish(channel, 'alpha-2');
     const betaResult = await node.rest(beta).publish(channel, 'beta', { idempotencyKey: key });
     expect(betaResult.offset).toBe(1);
-    const delivered = await pubsBeforeSentinel(inBeta, channel, (d) => node.rest(beta).publish(channel, d));
+    const delivered = await inBeta.pubsBeforeSentinel(channel, (m) => node.rest(beta).publish(channel, m));
     expect(delivered).toEqual([{ offset: 1, data: 'beta' }]);
   });
 });

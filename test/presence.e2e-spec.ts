@@ -67,14 +67,20 @@ describe('presence', () => {
     await joiner.request({ cmd: 'unsubscribe', channel });
     const leave = await watcher.nextPush(leaveOf(channel, 'pr-joiner'));
     expect(leave.push === 'leave' && leave.info.client).toBe(join.push === 'join' && join.info.client);
-    expect(await watcher.request({ cmd: 'presence_stats', channel })).toEqual({ num_clients: 1, num_users: 1 });
+    expect(await watcher.request({ cmd: 'presence_stats', channel })).toEqual({
+      num_clients: 1,
+      num_users: 1,
+    });
 
     const dropper = await node.connect(alpha, 'pr-dropper');
     await dropper.request({ cmd: 'subscribe', channel });
     await watcher.nextPush(joinOf(channel, 'pr-dropper'));
     await dropper.close();
     await watcher.nextPush(leaveOf(channel, 'pr-dropper'));
-    expect(await watcher.request({ cmd: 'presence_stats', channel })).toEqual({ num_clients: 1, num_users: 1 });
+    expect(await watcher.request({ cmd: 'presence_stats', channel })).toEqual({
+      num_clients: 1,
+      num_users: 1,
+    });
     const rest = node.rest(alpha);
     await expect(rest.ok('GET', `/channels/${encodeURIComponent(channel)}/presence_stats`)).resolves.toEqual({
       num_clients: 1,

@@ -1,5 +1,5 @@
 import type { Push } from '@herald/protocol';
-import { startTestNode, uniqueId, type TestClient, type TestNode } from '@herald/testing';
+import { startTestNode, uniqueId, type TestNode } from '@herald/testing';
 
 // Recovery (DESIGN.md "Delivery, history and recovery"): a client that comes back with its last
 // {offset, epoch} gets exactly what it missed and `recovered: true`, or `recovered: false` and
@@ -17,18 +17,6 @@ afterAll(async () => {
 
 const HISTORY_SIZE = 10; // TEST_NAMESPACES.default.historySize
 const pubOn = (channel: string) => (p: Push) => p.push === 'pub' && p.channel === channel;
-
-/** Publishes a sentinel and waits for it: every publication published before it has arrived too. */
-async function settle(client: TestClient, channel: string, publish: (data: unknown) => Promise<unknown>) {
-  const marker = uniqueId('sentinel');
-  await publish(marker);
-  const pubs = [];
-  for (;;) {
-    const [pub] = await client.nextPubs(channel, 1);
-    if (pub.data === marker) return pubs;
-    pubs.push(pub);
-  }
-}
 
 describe('recovery', () => {
   it('returns exactly the missed publications in order, then continues live without duplicates', async () => {
@@ -59,7 +47,7 @@ describe('recovery', () => {
 
     // Live delivery resumes right after the recovered position: nothing replayed, nothing skipped.
     await rest.publish(channel, 'live-1');
-    const after = await settle(again, channel, (d) => rest.publish(channel, d));
+    const after = await again.pubsBeforeSentinel(channel, (m) => rest.publish(channel, m));
     expect(after).toEqual([{ offset: 3 + N, data: 'live-1' }]);
     expect(again.takePushes(pubOn(channel))).toEqual([]);
   });
@@ -75,7 +63,13 @@ describe('recovery', () => {
       channel,
       recover: { offset: top.offset ?? -1, epoch: top.epoch ?? '' },
     });
-    expect(result).toEqual({ recoverable: true, recovered: true, offset: 1, epoch: top.epoch, publications: [] });
+    expect(result).toEqual({
+      recoverable: true,
+      recovered: true,
+      offset: 1,
+      epoch: top.epoch,
+      publications: [],
+    });
   });
 
   it('reports recovered false and returns nothing once more than historySize publications were missed', async () => {
@@ -140,12 +134,19 @@ describe('recovery', () => {
     const token = alpha.token('rec-server', { channels: [channel] });
     const first = await node.open(alpha);
     const connected = await first.request({ cmd: 'connect', token });
-    const position = { offset: connected.subs[channel].offset ?? -1, epoch: connected.subs[channel].epoch ?? '' };
+    const position = {
+      offset: connected.subs[channel].offset ?? -1,
+      epoch: connected.subs[channel].epoch ?? '',
+    };
     await first.close();
     await rest.publish(channel, 'while-away');
 
     const again = await node.open(alpha);
-    const reconnected = await again.request({ cmd: 'connect', token, subs: { [channel]: { recover: position } } });
+    const reconnected = await again.request({
+      cmd: 'connect',
+      token,
+      subs: { [channel]: { recover: position } },
+    });
     expect(reconnected.subs[channel]).toEqual({
       recoverable: true,
       recovered: true,

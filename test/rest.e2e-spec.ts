@@ -84,15 +84,23 @@ describe('read routes', () => {
       epoch,
       publications: [1, 2, 3, 4].map((n) => ({ offset: n, data: n })),
     });
-    await expect(rest.ok('GET', path, { query: { limit: 2, since_offset: 1, since_epoch: epoch } })).resolves.toMatchObject({
+    await expect(
+      rest.ok('GET', path, { query: { limit: 2, since_offset: 1, since_epoch: epoch } }),
+    ).resolves.toMatchObject({
       publications: [
         { offset: 2, data: 2 },
         { offset: 3, data: 3 },
       ],
     });
-    const reversed = await rest.ok<{ publications: { offset: number }[] }>('GET', path, { query: { reverse: true, limit: 2 } });
+    const reversed = await rest.ok<{ publications: { offset: number }[] }>('GET', path, {
+      query: { reverse: true, limit: 2 },
+    });
     expect(reversed.publications.map((p) => p.offset)).toEqual([4, 3]);
-    await expect(rest.ok('GET', path, { query: { limit: 0 } })).resolves.toEqual({ offset: 4, epoch, publications: [] });
+    await expect(rest.ok('GET', path, { query: { limit: 0 } })).resolves.toEqual({
+      offset: 4,
+      epoch,
+      publications: [],
+    });
 
     const stale = await rest.call('GET', path, { query: { since_offset: 1, since_epoch: 'gone' } });
     expect(stale.status).toBe(409);
@@ -132,9 +140,11 @@ describe('read routes', () => {
   });
 
   it('serves its OpenAPI document', async () => {
-    const res = await node.rest(node.apps.alpha).call<{ openapi?: string; paths?: Record<string, unknown> }>('GET', '//v1/openapi.json', {
-      secret: null,
-    });
+    const res = await node
+      .rest(node.apps.alpha)
+      .call<{ openapi?: string; paths?: Record<string, unknown> }>('GET', '//v1/openapi.json', {
+        secret: null,
+      });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\./);
     expect(Object.keys(res.body.paths ?? {})).toContain('/v1/apps/{app}/publish');
@@ -162,7 +172,9 @@ describe('control routes', () => {
     await watcher.request({ cmd: 'subscribe', channel });
     await node.rest(alpha).ok('POST', '/users/rest-unsub/unsubscribe', { body: { channel } });
     await target.nextPush((p) => p.push === 'unsub' && p.channel === channel);
-    await watcher.nextPush((p) => p.push === 'leave' && p.channel === channel && p.info.user === 'rest-unsub');
+    await watcher.nextPush(
+      (p) => p.push === 'leave' && p.channel === channel && p.info.user === 'rest-unsub',
+    );
 
     await node.rest(alpha).publish(channel, 'after');
     await watcher.nextPubs(channel, 1);

@@ -45,10 +45,9 @@ describe('tenancy', () => {
     expect(inBeta.takePushes((p) => p.push === 'join' && p.info.client === alphaClient)).toEqual([]);
 
     // Presence.
-    const membersA = await node.rest(alpha).ok<{ members: ClientInfo[] }>(
-      'GET',
-      `/channels/${encodeURIComponent(channel)}/presence`,
-    );
+    const membersA = await node
+      .rest(alpha)
+      .ok<{ members: ClientInfo[] }>('GET', `/channels/${encodeURIComponent(channel)}/presence`);
     const membersB = (await inBeta.request({ cmd: 'presence', channel })).members;
     expect(membersA.members).toHaveLength(1);
     expect(membersB).toHaveLength(1);
@@ -64,8 +63,12 @@ describe('tenancy', () => {
     // Channel lists.
     const alphaOnly = `nohist:${uniqueId('alpha-only')}`;
     await inAlpha.request({ cmd: 'subscribe', channel: alphaOnly });
-    const listA = await node.rest(alpha).ok<{ channels: { channel: string; subscribers: number }[] }>('GET', '/channels');
-    const listB = await node.rest(beta).ok<{ channels: { channel: string; subscribers: number }[] }>('GET', '/channels');
+    const listA = await node
+      .rest(alpha)
+      .ok<{ channels: { channel: string; subscribers: number }[] }>('GET', '/channels');
+    const listB = await node
+      .rest(beta)
+      .ok<{ channels: { channel: string; subscribers: number }[] }>('GET', '/channels');
     expect(listA.channels).toContainEqual({ channel: alphaOnly, subscribers: 1 });
     expect(listA.channels).toContainEqual({ channel, subscribers: 1 });
     expect(listB.channels.map((c) => c.channel)).not.toContain(alphaOnly);
@@ -88,7 +91,7 @@ describe('tenancy', () => {
     expect(inBeta.isClosed).toBe(false);
   });
 
-  it("unsubscribes a user in one app only", async () => {
+  it('unsubscribes a user in one app only', async () => {
     const { alpha, beta } = node.apps;
     const user = 'same-unsub';
     const channel = uniqueId('unsub');

@@ -177,7 +177,12 @@ describe('WebSocket basics', () => {
         { offset: 3, data: 3 },
       ],
     });
-    const since = await client.request({ cmd: 'history', channel, since: { offset: 1, epoch: sub.epoch ?? '' }, limit: 1 });
+    const since = await client.request({
+      cmd: 'history',
+      channel,
+      since: { offset: 1, epoch: sub.epoch ?? '' },
+      limit: 1,
+    });
     expect(since.publications).toEqual([{ offset: 2, data: 2 }]);
     const position = await client.request({ cmd: 'history', channel, limit: 0 });
     expect(position).toEqual({ offset: 3, epoch: sub.epoch, publications: [] });

@@ -8,6 +8,9 @@ import { PortsModule } from '@herald/runtime';
 @Module({})
 export class ApiModule {
   static forRoot(config: NodeConfig): DynamicModule {
-    return { module: ApiModule, imports: [PortsModule.forRoot(config), CoreModule, RestModule, HealthModule] };
+    return {
+      module: ApiModule,
+      imports: [PortsModule.forRoot(config), CoreModule, RestModule, HealthModule],
+    };
   }
 }

@@ -9,6 +9,9 @@ import { PortsModule } from '@herald/runtime';
 @Module({})
 export class GatewayModule {
   static forRoot(config: NodeConfig): DynamicModule {
-    return { module: GatewayModule, imports: [PortsModule.forRoot(config), CoreModule, RealtimeModule, HealthModule] };
+    return {
+      module: GatewayModule,
+      imports: [PortsModule.forRoot(config), CoreModule, RealtimeModule, HealthModule],
+    };
   }
 }

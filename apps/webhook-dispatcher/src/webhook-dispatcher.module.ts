@@ -8,6 +8,9 @@ import { PortsModule } from '@herald/runtime';
 @Module({})
 export class WebhookDispatcherModule {
   static forRoot(config: NodeConfig): DynamicModule {
-    return { module: WebhookDispatcherModule, imports: [PortsModule.forRoot(config), CoreModule, HealthModule] };
+    return {
+      module: WebhookDispatcherModule,
+      imports: [PortsModule.forRoot(config), CoreModule, HealthModule],
+    };
   }
 }

@@ -148,7 +148,7 @@ export class ClientService {
     if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
     const app = session.app;
     let user: string;
-    let channels: string[] = [];
+    let channels: string[];
     if (cmd.token !== undefined && cmd.ticket === undefined) {
       const claims = await this.tokens.verifyConnectionToken(app, cmd.token);
       user = claims.sub;
@@ -511,7 +511,7 @@ export class ClientService {
     for (const m of members) {
       const app = await this.control.getApp(m.appId);
       if (!app) continue;
-      let joinLeave = false;
+      let joinLeave: boolean;
       try {
         joinLeave = resolveChannel(app, m.channel).options.joinLeave;
       } catch {

@@ -59,7 +59,11 @@ describe('HeraldLogger', () => {
     logger.error('boom', 'Error: boom\n    at x (y.js:1:1)', 'ExceptionsHandler');
     logger.verbose('hidden at debug');
     logger.error(new Error('bad'));
-    expect(lines[0]).toMatchObject({ level: 'info', msg: 'Mapped {/x, GET} route', context: 'ControllerContext' });
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      msg: 'Mapped {/x, GET} route',
+      context: 'ControllerContext',
+    });
     expect(lines[1]).toMatchObject({ level: 'error', msg: 'boom', context: 'ExceptionsHandler' });
     expect(lines[1]['stack']).toContain('at x');
     expect(lines[2]).toMatchObject({ level: 'error', msg: 'bad', err: { type: 'Error', message: 'bad' } });

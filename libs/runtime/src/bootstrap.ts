@@ -105,7 +105,9 @@ export function runMain(options: StartOptions): void {
     if (err instanceof ConfigError) {
       process.stderr.write(`herald: invalid configuration\n${err.message}\n`);
     } else {
-      process.stderr.write(`herald: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `herald: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     process.exit(1);
   });

@@ -7,10 +7,14 @@ historyStoreContract('MemoryHistoryStore', async () => {
   return { store, clock, teardown: async () => store.close() };
 });
 
-historyStoreContract('MemoryHistoryStore on real time', async () => {
-  const store = new MemoryHistoryStore();
-  return { store, teardown: async () => store.close() };
-}, { manualClock: false });
+historyStoreContract(
+  'MemoryHistoryStore on real time',
+  async () => {
+    const store = new MemoryHistoryStore();
+    return { store, teardown: async () => store.close() };
+  },
+  { manualClock: false },
+);
 
 describe('MemoryHistoryStore', () => {
   it('drops expired streams on sweep, so memory stays bounded', async () => {

@@ -7,10 +7,14 @@ presenceRegistryContract('MemoryPresenceRegistry', async () => {
   return { registry, clock, teardown: async () => registry.close() };
 });
 
-presenceRegistryContract('MemoryPresenceRegistry on real time', async () => {
-  const registry = new MemoryPresenceRegistry();
-  return { registry, teardown: async () => registry.close() };
-}, { manualClock: false });
+presenceRegistryContract(
+  'MemoryPresenceRegistry on real time',
+  async () => {
+    const registry = new MemoryPresenceRegistry();
+    return { registry, teardown: async () => registry.close() };
+  },
+  { manualClock: false },
+);
 
 describe('MemoryPresenceRegistry', () => {
   let clock: ManualClock;

@@ -7,10 +7,14 @@ rateLimiterContract('MemoryRateLimiter', async () => {
   return { limiter, clock, teardown: async () => limiter.close() };
 });
 
-rateLimiterContract('MemoryRateLimiter on real time', async () => {
-  const limiter = new MemoryRateLimiter();
-  return { limiter, teardown: async () => limiter.close() };
-}, { manualClock: false });
+rateLimiterContract(
+  'MemoryRateLimiter on real time',
+  async () => {
+    const limiter = new MemoryRateLimiter();
+    return { limiter, teardown: async () => limiter.close() };
+  },
+  { manualClock: false },
+);
 
 describe('MemoryRateLimiter', () => {
   it('drops full buckets and long-idle ones on sweep', async () => {

@@ -66,14 +66,14 @@ export class RestClient {
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const res = await fetch(url, { method, headers, body });
     const text = await res.text();
-    let parsed: unknown = text;
+    let parsed: unknown = undefined;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);
       } catch {
         parsed = text;
       }
-    } else parsed = undefined;
+    }
     return { status: res.status, headers: res.headers, body: parsed as T };
   }
 

@@ -209,6 +209,27 @@ export class TestClient {
     return out;
   }
 
+  /**
+   * Publications on `channel` up to a sentinel: `publishSentinel` publishes a unique marker after
+   * whatever the test published; once the marker arrives, everything published before it has
+   * arrived too (one channel is delivered in order), so the returned list is complete. This is how
+   * a test proves that something was NOT delivered without sleeping.
+   */
+  async pubsBeforeSentinel(
+    channel: string,
+    publishSentinel: (marker: string) => Promise<unknown>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<PubOf[]> {
+    const marker = `sentinel-${Math.random().toString(36).slice(2)}`;
+    await publishSentinel(marker);
+    const out: PubOf[] = [];
+    for (;;) {
+      const [pub] = await this.nextPubs(channel, 1, opts);
+      if (pub.data === marker) return out;
+      out.push(pub);
+    }
+  }
+
   /** Takes (removes) every unconsumed push that matches, without waiting. */
   takePushes(match: (push: Push) => boolean = () => true): Push[] {
     const taken: Push[] = [];
