@@ -14,7 +14,9 @@
 //
 // Flags: --quick (1k subscribers, short phases), --targets a,b,c, --subs 1000,10000,
 //        --warmup S, --measure S, --per-proc N, --offered N (deliveries/s), --window N (deliveries
-//        in flight when saturated). Every loop and wait below is bounded in count or time.
+//        in flight when saturated), --nice N (run the benchmark processes at priority -N, root
+//        only: on a shared machine, keeps other work from disturbing the server core).
+//        Every loop and wait below is bounded in count or time.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     'per-proc': { type: 'string', default: '5000' },
     offered: { type: 'string', default: '50000' },
     window: { type: 'string', default: '40000' },
+    nice: { type: 'string', default: '0' },
   },
 });
 
@@ -56,10 +59,12 @@ const opts = {
   offered: Number(flags.offered),
   windowDeliveries: Number(flags.window),
   idleS: flags.quick ? 2 : 3,
+  nice: Number(flags.nice),
 };
 for (const name of opts.targets) getTarget(name); // fail fast on a typo
 if (opts.subs.some((n) => !Number.isInteger(n) || n < 2 || n > 100_000)) throw new Error('bad --subs');
 if (!(opts.perProc >= 100 && opts.perProc <= 15_000)) throw new Error('--per-proc must be 100..15000');
+if (!(Number.isInteger(opts.nice) && opts.nice >= 0 && opts.nice <= 19)) throw new Error('--nice must be 0..19');
 
 // ---------------------------------------------------------------------------------------------
 // Machine and CPU pinning
@@ -76,9 +81,16 @@ const hasTaskset = (() => {
 const SERVER_CORE = '0';
 const LOADGEN_CORE = '1';
 
-/** Command + args that run `node <nodeArgs…>` on the given core (unpinned without taskset). */
+/**
+ * Command + args that run `node <nodeArgs…>` on the given core (unpinned without taskset), with
+ * a raised scheduling priority when --nice N is given. nice and taskset exec the next program,
+ * so the child's pid is node's pid (what /proc is read for).
+ */
 function nodeCommand(core, nodeArgs) {
-  return hasTaskset ? ['taskset', ['-c', core, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  let cmd = [process.execPath, ...nodeArgs];
+  if (hasTaskset) cmd = ['taskset', '-c', core, ...cmd];
+  if (opts.nice) cmd = ['nice', '-n', String(-opts.nice), ...cmd];
+  return [cmd[0], cmd.slice(1)];
 }
 
 function machineInfo() {
@@ -584,7 +596,7 @@ async function main() {
   log(
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Linux ${machine.kernel}, Node ${machine.node}`,
   );
-  log(`pinning: ${machine.pinned}`);
+  log(`pinning: ${machine.pinned}${opts.nice ? `; priority nice -${opts.nice}` : ''}`);
   log(
     `targets ${opts.targets.join(', ')}; subscribers ${opts.subs.join(', ')}; ${opts.warmupS} s warm-up + ${opts.measureS} s measured per phase`,
   );

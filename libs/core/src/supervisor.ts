@@ -116,7 +116,8 @@ export class SessionSupervisor implements OnModuleInit, OnModuleDestroy, OnAppli
     }
   }
 
+  /** Last resort when the app is closed without the runtime's drain (it is a no-op after a drain). */
   async onApplicationShutdown(): Promise<void> {
-    await this.drain();
+    await this.drain(0);
   }
 }

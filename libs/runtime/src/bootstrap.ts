@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigError, loadNodeConfig, type AppConfig, type NodeConfig } from '@herald/config';
 import { HeraldLogger } from '@herald/observability';
+import { SessionSupervisor } from '@herald/core';
 import { HeraldWsAdapter } from '@herald/realtime';
 import { configureHttp } from '@herald/rest';
 import { signConnectionToken } from '@herald/auth';
@@ -50,7 +51,18 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   const url = `http://127.0.0.1:${port}`;
   logger.log({ msg: 'listening', role: options.role, port, node: config.nodeId, apps: config.apps.length });
   if (devApp && options.banner) printDevBanner(devApp, url);
-  return { app, config, port, url, close: () => app.close() };
+  return { app, config, port, url, close: () => drainAndClose(app) };
+}
+
+/**
+ * Drains before Nest's close: Nest stops its listeners and the bus consumers (onModuleDestroy,
+ * dispose) before any onApplicationShutdown hook runs, and would wait forever for open WebSocket
+ * connections. So sessions are closed first, spread over the drain window, while /readyz answers
+ * 503 and the remaining sessions keep receiving publications; then Nest shuts the rest down.
+ */
+async function drainAndClose(app: NestExpressApplication): Promise<void> {
+  await app.get(SessionSupervisor).drain();
+  await app.close();
 }
 
 function installSignals(app: NestExpressApplication, logger: HeraldLogger): void {
@@ -59,9 +71,7 @@ function installSignals(app: NestExpressApplication, logger: HeraldLogger): void
     if (stopping) return;
     stopping = true;
     logger.log({ msg: 'shutting down', signal });
-    // app.close() runs the supervisor's drain (sessions closed over the drain window), then
-    // closes the HTTP server.
-    app.close().then(
+    drainAndClose(app).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ msg: 'shutdown failed', err: String(err) });
