@@ -64,7 +64,8 @@ const opts = {
 for (const name of opts.targets) getTarget(name); // fail fast on a typo
 if (opts.subs.some((n) => !Number.isInteger(n) || n < 2 || n > 100_000)) throw new Error('bad --subs');
 if (!(opts.perProc >= 100 && opts.perProc <= 15_000)) throw new Error('--per-proc must be 100..15000');
-if (!(Number.isInteger(opts.nice) && opts.nice >= 0 && opts.nice <= 19)) throw new Error('--nice must be 0..19');
+if (!(Number.isInteger(opts.nice) && opts.nice >= 0 && opts.nice <= 19))
+  throw new Error('--nice must be 0..19');
 
 // ---------------------------------------------------------------------------------------------
 // Machine and CPU pinning
