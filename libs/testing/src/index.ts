@@ -10,3 +10,4 @@ export * from './contracts/revocation-store.contract.js';
 export * from './contracts/presence-registry.contract.js';
 export * from './e2e/index.js';
 export * from './contracts/bus.contract.js';
+export * from './infra.js';
