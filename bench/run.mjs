@@ -25,7 +25,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { getTarget } from './targets/index.mjs';
-import { Histogram, coreSeconds, cpuSeconds, nowUs, rssBytes, sleep, sleepUntil } from './lib/common.mjs';
+import {
+  Histogram,
+  coreSeconds,
+  cpuSeconds,
+  listeningPorts,
+  nowUs,
+  rssBytes,
+  sleep,
+  sleepUntil,
+} from './lib/common.mjs';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
@@ -169,9 +178,12 @@ async function startServer(target, ctx) {
   const spec = target.server(ctx);
   // --inspect on loopback port 0: how the orchestrator forces GC and reads heap statistics the
   // same way for every target, including one (Herald) that has no endpoint for it.
+  // BENCH_SERVER_NODE_ARGS adds Node flags to the server only (e.g. --cpu-prof for profiling).
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const [cmd, args] = nodeCommand(SERVER_CORE, [
     '--expose-gc',
     '--inspect=127.0.0.1:0',
+    ...extra,
     spec.script,
     ...(spec.args ?? []),
   ]);
@@ -184,6 +196,7 @@ async function startServer(target, ctx) {
   const tail = []; // last output lines, shown if the server fails
   const remember = (line) => (tail.push(line), tail.length > 30 && tail.shift());
   let port, inspectorUrl;
+  let timeout, poll;
   const ready = new Promise((resolve, reject) => {
     const check = () => port && inspectorUrl && resolve();
     lines(proc.stdout, (line) => {
@@ -193,20 +206,35 @@ async function startServer(target, ctx) {
     });
     lines(proc.stderr, (line) => {
       remember(line);
-      inspectorUrl ??= /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line)?.[1];
+      inspectorUrl ??= /Debugger listening on (ws:\/\/127\.0\.0\.1:(\d+)\/\S+)/.exec(line)?.[1];
       check();
     });
+    // Fallback when the ready line is filtered by the server's log level: the one TCP port it
+    // listens on besides the inspector's.
+    poll = setInterval(() => {
+      if (!inspectorUrl || port) return;
+      const inspectorPort = Number(new URL(inspectorUrl).port);
+      const ports = listeningPorts(proc.pid).filter((p) => p !== inspectorPort);
+      if (ports.length === 1) port = ports[0];
+      check();
+    }, 250);
     proc.on('exit', (code, sig) => {
       children.delete(proc);
       reject(new Error(`${target.name} exited (${code ?? sig}) before it was ready:\n${tail.join('\n')}`));
     });
-    setTimeout(() => reject(new Error(`${target.name}: not ready in 60 s:\n${tail.join('\n')}`)), 60_000);
+    timeout = setTimeout(
+      () => reject(new Error(`${target.name}: not ready in 60 s:\n${tail.join('\n')}`)),
+      60_000,
+    );
   });
   try {
     await ready;
   } catch (err) {
     await stopProcess(proc);
     throw err;
+  } finally {
+    clearTimeout(timeout);
+    clearInterval(poll);
   }
   return { proc, pid: proc.pid, port, inspectorUrl, tail };
 }

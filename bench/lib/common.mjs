@@ -1,7 +1,7 @@
 // Shared helpers for the benchmark processes: a cross-process clock, the payload format, a
 // latency histogram that merges across processes, and /proc readers for CPU and memory.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 /**
@@ -161,4 +161,39 @@ export function coreSeconds(core) {
   } catch {
     return null;
   }
+}
+
+/**
+ * TCP ports a process is listening on (from /proc/<pid>/fd and /proc/net/tcp{,6}). Lets the
+ * benchmark find a server's port when its "listening" log line is filtered out by its log level.
+ */
+export function listeningPorts(pid) {
+  const inodes = new Set();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] local address:port (hex), f[3] state (0A = LISTEN), f[9] inode
+      if (f[3] === '0A' && inodes.has(f[9])) ports.add(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return [...ports];
 }

@@ -29,6 +29,7 @@ export const herald = {
     script: `${root}dist/apps/standalone/src/main.js`,
     cwd: root,
     env: {
+      HERALD_HOST: '127.0.0.1',
       HERALD_PORT: '0',
       HERALD_LOG_LEVEL: 'warn',
       HERALD_ENV: 'development',
@@ -37,6 +38,8 @@ export const herald = {
       HERALD_APP_SECRET: ctx.secret,
       // The default shed rate (1000/s) would refuse most of a 10k-connection ramp.
       HERALD_NEW_CONNECTIONS_PER_SECOND: '100000',
+      // Shutdown spreads session closes over the drain window; the benchmark needs no grace.
+      HERALD_DRAIN_SECONDS: '1',
     },
   }),
 

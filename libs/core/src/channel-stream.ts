@@ -38,7 +38,8 @@ export const MAX_PENDING = 10_000;
  */
 export class ChannelStream {
   readonly subscribers = new Set<Session>();
-  private readonly joiners = new Map<Session, Joiner>();
+  /** Allocated on the first joiner: most streams (e.g. personal channels) never have one. */
+  private joinersMap: Map<Session, Joiner> | undefined;
   /** Offset of the last publication delivered; -1 until the first joiner reads the position. */
   lastOffset = -1;
   epoch = '';
@@ -52,14 +53,18 @@ export class ChannelStream {
     private readonly insufficient: (sessions: Session[]) => void,
   ) {}
 
+  private get joiners(): Map<Session, Joiner> {
+    return (this.joinersMap ??= new Map());
+  }
+
   get size(): number {
-    return this.subscribers.size + this.joiners.size;
+    return this.subscribers.size + (this.joinersMap?.size ?? 0);
   }
 
   /** Join/leave pushes and publications of channels without history. */
   deliverUnordered(frame: OutFrame): void {
     for (const s of this.subscribers) s.send(frame);
-    if (this.joiners.size === 0) return;
+    if (!this.joinersMap || this.joinersMap.size === 0) return;
     // Active joiners (position known, waiting for the stream to catch up) are live subscribers too.
     for (const [session, j] of this.joiners) if (j.watermark >= 0) session.send(frame);
   }
@@ -109,7 +114,7 @@ export class ChannelStream {
 
   remove(session: Session): void {
     this.subscribers.delete(session);
-    this.joiners.delete(session);
+    this.joinersMap?.delete(session);
   }
 
   private enqueue(inc: Incoming): void {
@@ -162,7 +167,11 @@ export class ChannelStream {
             this.deliver({
               offset: e.offset,
               epoch: this.epoch,
-              frame: new OutFrame(pubFrameJson(this.channel, withOffset(e.offset, e.value))),
+              frame: new OutFrame(pubFrameJson(this.channel, withOffset(e.offset, e.value)), {
+                channel: this.channel,
+                offset: e.offset,
+                epoch: this.epoch,
+              }),
             });
           }
         }
@@ -196,8 +205,8 @@ export class ChannelStream {
     this.lastOffset = inc.offset;
     const frame = inc.frame;
     for (const s of this.subscribers) s.send(frame);
-    if (this.joiners.size === 0) return;
-    for (const [session, j] of this.joiners) {
+    if (!this.joinersMap || this.joinersMap.size === 0) return;
+    for (const [session, j] of this.joinersMap) {
       if (j.watermark < 0) {
         j.buffer.push(inc);
         if (j.buffer.length > MAX_PENDING) {
@@ -218,9 +227,9 @@ export class ChannelStream {
   }
 
   private giveUp(): void {
-    const all = [...this.subscribers, ...this.joiners.keys()];
+    const all = [...this.subscribers, ...(this.joinersMap?.keys() ?? [])];
     this.subscribers.clear();
-    this.joiners.clear();
+    this.joinersMap = undefined;
     if (all.length > 0) this.insufficient(all);
   }
 }

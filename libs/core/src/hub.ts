@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { BUS, Topics, type Bus, type BusRecord, type BusSubscription } from '@herald/bus';
+import { CONTROL_CACHE, USAGE_METER, type ControlCache, type UsageMeter } from '@herald/control';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { DisconnectCode, type DisconnectDef, type StreamPosition } from '@herald/protocol';
 import { ChannelStream } from './channel-stream.js';
@@ -19,12 +20,17 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('Hub');
   private readonly streams = new Map<string, ChannelStream>();
   private readonly sessions = new Map<string, Session>();
-  private readonly byUser = new Map<string, Set<Session>>();
+  /** One session, or a Set once a user has several on this node (most users have one). */
+  private readonly byUser = new Map<string, Session | Set<Session>>();
   private readonly subscriptions: BusSubscription[] = [];
 
   constructor(
     @Inject(BUS) private readonly bus: Bus,
     @Inject(HISTORY_STORE) private readonly history: HistoryStore,
+    /** The node's tenant cache (SQL control stores); dropped per app on `app_changed`. */
+    @Optional() @Inject(CONTROL_CACHE) private readonly controlCache?: ControlCache,
+    /** Usage metering: connections and deliveries on this node. */
+    @Optional() @Inject(USAGE_METER) private readonly usage?: UsageMeter,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -41,27 +47,34 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
   // --- sessions -------------------------------------------------------------------------------
 
   addSession(session: Session): void {
+    if (!this.sessions.has(session.id)) this.usage?.connectionOpened(session.app.id);
     this.sessions.set(session.id, session);
     const key = session.app.id + SEP + session.user;
-    let set = this.byUser.get(key);
-    if (!set) this.byUser.set(key, (set = new Set()));
-    set.add(session);
+    const found = this.byUser.get(key);
+    if (found === undefined) this.byUser.set(key, session);
+    else if (found instanceof Set) found.add(session);
+    else if (found !== session) this.byUser.set(key, new Set([found, session]));
   }
 
   /** Drops the session and all its local subscriptions. */
   removeSession(session: Session): void {
     for (const channel of session.subs.keys()) this.leaveStream(session, channel);
     if (!this.sessions.delete(session.id)) return;
+    this.usage?.connectionClosed(session.app.id);
     const key = session.app.id + SEP + session.user;
-    const set = this.byUser.get(key);
-    if (set) {
-      set.delete(session);
-      if (set.size === 0) this.byUser.delete(key);
+    const found = this.byUser.get(key);
+    if (found === session) {
+      this.byUser.delete(key);
+    } else if (found instanceof Set) {
+      found.delete(session);
+      if (found.size === 1) this.byUser.set(key, found.values().next().value as Session);
     }
   }
 
   sessionsOf(appId: string, user: string): Session[] {
-    return [...(this.byUser.get(appId + SEP + user) ?? [])];
+    const found = this.byUser.get(appId + SEP + user);
+    if (found === undefined) return [];
+    return found instanceof Set ? [...found] : [found];
   }
 
   allSessions(): IterableIterator<Session> {
@@ -143,11 +156,12 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
     const { header, frameJson } = decodeChannelRecord(record.value);
     const stream = this.streams.get(header.a + SEP + header.c);
     if (!stream) return;
-    const frame = new OutFrame(frameJson);
+    this.usage?.delivered(header.a, stream.size);
     if (header.k === 'pub' && header.o !== undefined && header.e !== undefined) {
-      stream.onPublication(header.o, header.e, frame);
+      const pos = { channel: header.c, offset: header.o, epoch: header.e };
+      stream.onPublication(header.o, header.e, new OutFrame(frameJson, pos));
     } else {
-      stream.deliverUnordered(frame);
+      stream.deliverUnordered(new OutFrame(frameJson));
     }
   }
 
@@ -164,7 +178,14 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
 
   /** Applies a control message to local sessions (the bus delivers it to every node). */
   applyControl(msg: ControlMessage): void {
-    if (msg.k === 'disconnect') {
+    if (msg.k === 'app_changed') {
+      // The admin API changed the app (keys, secrets, options, enabled): read it again on next use.
+      this.controlCache?.invalidate(msg.a);
+      if (msg.off) {
+        const targets = [...this.sessions.values()].filter((s) => s.app.id === msg.a);
+        this.closeAll(targets, DisconnectCode.UNKNOWN_APP);
+      }
+    } else if (msg.k === 'disconnect') {
       const def =
         Object.values(DisconnectCode).find((d) => d.code === msg.code) ?? DisconnectCode.FORCE_DISCONNECT;
       this.closeAll(this.sessionsOf(msg.a, msg.u), def);

@@ -1,5 +1,5 @@
 import type { AppConfig, NamespaceOptions } from '@herald/config';
-import type { ClientInfo, DisconnectDef } from '@herald/protocol';
+import type { ClientInfo, DisconnectDef, StreamPosition } from '@herald/protocol';
 import type { OutFrame } from './out-frame.js';
 
 export type TransportKind = 'websocket' | 'sse' | 'poll';
@@ -25,10 +25,17 @@ export interface SubscriptionState {
   expires?: number;
   /** Whether this subscription joined presence (so it must leave). */
   presence: boolean;
+  /**
+   * For channels with history: the stream position the subscription started at (the subscribe
+   * result's offset and epoch), set once it is known. Transports that give clients resume tokens
+   * (SSE ids, poll cursors) start from it; later positions come from OutFrame.pos.
+   */
+  position?: StreamPosition;
 }
 
 export type SessionState = 'connecting' | 'connected' | 'closed';
 
+const IDLE: Promise<void> = Promise.resolve();
 let counter = 0;
 const nodeSalt = Math.random().toString(36).slice(2, 8);
 
@@ -48,8 +55,8 @@ export class Session {
   readonly subs = new Map<string, SubscriptionState>();
   readonly createdAt: number;
   lastPongAt: number;
-  /** Serialises command processing so replies keep the order of commands. */
-  chain: Promise<void> = Promise.resolve();
+  /** Serialises command processing so replies keep the order of commands (shared while idle). */
+  chain: Promise<void> = IDLE;
   /** Lazily created per-connection publish bucket (tokens available, last refill ms). */
   publishTokens = -1;
   publishRefillAt = 0;

@@ -3,11 +3,10 @@ import { Inject, Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { RawData, WebSocket } from 'ws';
 import { isOriginAllowed } from '@herald/auth';
-import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { ClientService, SessionSupervisor, WriteScheduler, type Session } from '@herald/core';
 import { DisconnectCode } from '@herald/protocol';
-import { TokenBucket } from '@herald/state';
+import { ConnectionAdmission } from './admission.js';
 import { WsTransport } from './ws.transport.js';
 
 export const WEBSOCKET_PATH = '/connection/websocket';
@@ -20,20 +19,21 @@ export const WEBSOCKET_PATH = '/connection/websocket';
 @WebSocketGateway({ path: WEBSOCKET_PATH })
 export class WebSocketEndpoint implements OnGatewayConnection {
   private readonly log = new Logger('WebSocketEndpoint');
-  private readonly admission: TokenBucket;
 
   constructor(
-    @Inject(NODE_CONFIG) private readonly config: NodeConfig,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     private readonly clients: ClientService,
     private readonly supervisor: SessionSupervisor,
     private readonly scheduler: WriteScheduler,
-  ) {
-    const rate = config.newConnectionsPerSecond;
-    this.admission = new TokenBucket(rate, rate * 2);
-  }
+    private readonly admission: ConnectionAdmission,
+  ) {}
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
+    // Read what is needed from the request up front: no closure below may reference `req`, or V8
+    // would keep the whole IncomingMessage (headers and all) alive for the connection's lifetime.
+    const url = req.url ?? '/';
+    const origin = req.headers.origin;
+    const socket = req.socket;
     // Messages may arrive before the app lookup resolves: hold them until the session exists.
     let session: Session | undefined;
     let early: string[] | undefined = [];
@@ -57,14 +57,14 @@ export class WebSocketEndpoint implements OnGatewayConnection {
     const reject = (def: { code: number; reason: string }) => ws.close(def.code, def.reason);
     if (this.supervisor.draining) return reject(DisconnectCode.SHUTDOWN);
     if (!this.admission.take()) return reject(DisconnectCode.NODE_BUSY);
-    const key = new URL(req.url ?? '/', 'http://localhost').searchParams.get('key');
+    const key = new URL(url, 'http://localhost').searchParams.get('key');
     if (!key) return reject(DisconnectCode.UNKNOWN_APP);
     this.control.getAppByKey(key).then(
       (app) => {
         if (ws.readyState !== ws.OPEN || early === undefined) return;
         if (!app || !app.enabled) return reject(DisconnectCode.UNKNOWN_APP);
-        if (!isOriginAllowed(app, req.headers.origin)) return reject(DisconnectCode.ORIGIN_NOT_ALLOWED);
-        transport = new WsTransport(ws, req.socket, this.scheduler, app.limits.outboundQueueBytes);
+        if (!isOriginAllowed(app, origin)) return reject(DisconnectCode.ORIGIN_NOT_ALLOWED);
+        transport = new WsTransport(ws, socket, this.scheduler, app.limits.outboundQueueBytes);
         session = this.clients.createSession(app, transport);
         const pending = early;
         early = undefined;
