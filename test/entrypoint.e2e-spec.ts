@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestClient, withTimeout } from '@herald/testing';
 
@@ -45,7 +47,9 @@ describe('built entry point (dist/apps/standalone/src/main.js)', () => {
   let child: ChildProcess | undefined;
   let stderr = '';
 
+  let dataDir: string | undefined;
   afterAll(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     // Only if the test failed half-way: the normal path has already waited for the exit.
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -58,6 +62,9 @@ describe('built entry point (dist/apps/standalone/src/main.js)', () => {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_')) env[k] = v;
     env['HERALD_PORT'] = '0';
     env['HERALD_HOST'] = '127.0.0.1';
+    // A fresh embedded store, as on a new clone (and never the developer's own data/ directory).
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-entry-'));
+    env['HERALD_DATA_DIR'] = dataDir;
     delete env['NODE_OPTIONS'];
     const proc = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;

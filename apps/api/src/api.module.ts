@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AdminModule } from '@herald/admin';
 import type { NodeConfig } from '@herald/config';
 import { CoreModule } from '@herald/core';
 import { HealthModule, RestModule } from '@herald/rest';
@@ -10,7 +11,7 @@ export class ApiModule {
   static forRoot(config: NodeConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [PortsModule.forRoot(config), CoreModule, RestModule, HealthModule],
+      imports: [PortsModule.forRoot(config), CoreModule, RestModule, AdminModule.forRoot(), HealthModule],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { AdminModule } from '@herald/admin';
 import type { NodeConfig } from '@herald/config';
 import { CoreModule } from '@herald/core';
 import { RealtimeModule } from '@herald/realtime';
@@ -11,7 +12,14 @@ export class StandaloneModule {
   static forRoot(config: NodeConfig): DynamicModule {
     return {
       module: StandaloneModule,
-      imports: [PortsModule.forRoot(config), CoreModule, RealtimeModule, RestModule, HealthModule],
+      imports: [
+        PortsModule.forRoot(config),
+        CoreModule,
+        RealtimeModule,
+        RestModule,
+        AdminModule.forRoot(),
+        HealthModule,
+      ],
     };
   }
 }

@@ -6,6 +6,7 @@
  */
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { AppConfig, PublicKeyConfig } from '@herald/config';
+import { secretHasScope } from './secret.js';
 
 export type PublicKeyType = 'rsa' | 'ec';
 
@@ -37,8 +38,18 @@ function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
   return value;
 }
 
+/**
+ * HMAC keys of the secrets allowed to sign tokens (`token` scope). Only the app's live secrets are
+ * consulted, so a revoked or retired secret stops verifying as soon as the app snapshot drops it;
+ * its cached KeyObject is merely unreachable until evicted.
+ */
 export function secretKeys(app: AppConfig): KeyObject[] {
-  return app.secrets.map((s) => remember(secrets, s, () => createSecretKey(Buffer.from(s, 'utf8'))));
+  const out: KeyObject[] = [];
+  for (const [i, s] of app.secrets.entries()) {
+    if (secretHasScope(app, i, 'token'))
+      out.push(remember(secrets, s, () => createSecretKey(Buffer.from(s, 'utf8'))));
+  }
+  return out;
 }
 
 export function appPublicKeys(app: AppConfig): AppPublicKey[] {

@@ -1,5 +1,6 @@
 import { appConfigSchema } from '@herald/config';
-import { verifyServerSecret } from './secret.js';
+import { secretKeys } from './keys.js';
+import { secretHasScope, verifyServerSecret } from './secret.js';
 
 const A = 'Zq8vN3kP7wR2tY6uB1mC4xL9hJ5gF0dS';
 const B = 'aQ1sW2dE3rF4tG5yH6uJ7iK8oL9pZ0xC';
@@ -19,5 +20,23 @@ describe('verifyServerSecret', () => {
     ['whitespace', ` ${A}`],
   ])('refuses %s', (_name, presented) => {
     expect(verifyServerSecret(app, presented)).toBe(false);
+  });
+});
+
+describe('secret scopes', () => {
+  const scoped = { ...app, secretScopes: [['stats'], ['publish', 'token']] } as typeof app;
+
+  it('checks the scope of the secret that matched; publish implies stats', () => {
+    expect(verifyServerSecret(scoped, A, 'stats')).toBe(true);
+    expect(verifyServerSecret(scoped, A, 'publish')).toBe(false);
+    expect(verifyServerSecret(scoped, B, 'publish')).toBe(true);
+    expect(verifyServerSecret(scoped, B, 'stats')).toBe(true);
+    expect(verifyServerSecret(scoped, B, 'admin')).toBe(false);
+    expect(secretHasScope(app, 0, 'admin')).toBe(true); // config-file secrets have every scope
+  });
+
+  it('signs tokens only with token-scoped secrets', () => {
+    expect(secretKeys(scoped)).toHaveLength(1);
+    expect(secretKeys(app)).toHaveLength(2);
   });
 });

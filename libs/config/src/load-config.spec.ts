@@ -47,7 +47,7 @@ describe('loadNodeConfig: files', () => {
     const { config, devApp } = loadNodeConfig({ env: { HERALD_CONFIG: file('a.yaml', yamlApps) } });
     expect(devApp).toBeUndefined();
     expect(config.env).toBe('production');
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 9000, tls: {} });
     expect(config.appsSource).toBe('file');
     expect(config.apps[0].namespaces[''].historySize).toBe(10);
     expect(config.apps[0].namespaces['chat'].joinLeave).toBe(true);
@@ -111,7 +111,7 @@ describe('loadNodeConfig: environment', () => {
       },
     });
     expect(config.env).toBe('development');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 7000 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 7000, tls: {} });
     expect(config.nodeId).toBe('node-a');
     expect(config.log.level).toBe('debug');
   });

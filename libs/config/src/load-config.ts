@@ -67,6 +67,111 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description: '`debug`, `info`, `warn`, `error` or `silent`.',
   },
   {
+    name: 'HERALD_REDIS_URL',
+    target: 'redis.url',
+    kind: 'string',
+    description: 'Redis URL of the `redis` drivers (`redis://[user:password@]host:port[/db]`); never logged.',
+  },
+  {
+    name: 'HERALD_REDIS_KEY_PREFIX',
+    target: 'redis.keyPrefix',
+    kind: 'string',
+    description: 'Prefix of every Redis key (default `herald:`).',
+  },
+  {
+    name: 'HERALD_REDIS_COMMAND_TIMEOUT_MS',
+    target: 'redis.commandTimeoutMilliseconds',
+    kind: 'integer',
+    description: 'A Redis call fails (503 at the API) after this many milliseconds.',
+  },
+  {
+    name: 'HERALD_BUS_DRIVER',
+    target: 'drivers.bus',
+    kind: 'enum',
+    description: '`memory` (default) or `kafka`.',
+  },
+  {
+    name: 'HERALD_PRESENCE_DRIVER',
+    target: 'drivers.presence',
+    kind: 'enum',
+    description: '`memory` (default) or `redis`.',
+  },
+  {
+    name: 'HERALD_HISTORY_DRIVER',
+    target: 'drivers.history',
+    kind: 'enum',
+    description: '`memory` (default) or `redis`.',
+  },
+  {
+    name: 'HERALD_STATE_DRIVER',
+    target: 'drivers.state',
+    kind: 'enum',
+    description: '`memory` (default) or `redis`.',
+  },
+  {
+    name: 'HERALD_KAFKA_BROKERS',
+    target: 'kafka.brokers',
+    kind: 'list',
+    description: 'Comma-separated bootstrap brokers, `host:port` (bus driver `kafka`).',
+  },
+  {
+    name: 'HERALD_KAFKA_CLIENT_ID',
+    target: 'kafka.clientId',
+    kind: 'string',
+    description: 'Client id sent to Kafka (default `herald`).',
+  },
+  {
+    name: 'HERALD_KAFKA_PARTITIONS',
+    target: 'kafka.partitions',
+    kind: 'integer',
+    description: 'Partitions of the topics Herald creates (default 16).',
+  },
+  {
+    name: 'HERALD_KAFKA_REPLICATION_FACTOR',
+    target: 'kafka.replicationFactor',
+    kind: 'integer',
+    description: 'Replicas of the topics Herald creates (default 1).',
+  },
+  {
+    name: 'HERALD_KAFKA_TOPIC_PREFIX',
+    target: 'kafka.topicPrefix',
+    kind: 'string',
+    description: 'Prepended to every topic and consumer-group name.',
+  },
+  {
+    name: 'HERALD_CONTROL_DRIVER',
+    target: 'control.driver',
+    kind: 'enum',
+    description: '`pglite` (embedded, default), `postgres` or `config`.',
+  },
+  {
+    name: 'HERALD_DATA_DIR',
+    target: 'control.dataDir',
+    kind: 'string',
+    description: 'Directory of the embedded database.',
+  },
+  {
+    name: 'HERALD_POSTGRES_URL',
+    target: 'control.postgresUrl',
+    kind: 'string',
+    description: 'PostgreSQL connection URL (driver `postgres`).',
+  },
+  {
+    name: 'HERALD_ADMIN_TOKEN',
+    target: 'admin.token',
+    kind: 'string',
+    description: 'Bearer token of the admin API (at least 32 characters).',
+  },
+  {
+    name: 'HERALD_MASTER_KEY',
+    target: '(master key)',
+    kind: 'string',
+    description:
+      'AES-256-GCM key (32 bytes, base64 or hex) encrypting server secrets and push credentials at rest. ' +
+      'Read from the environment only (never from a file, never logged); required in production with ' +
+      'a SQL driver; generated under `control.dataDir` in development.',
+  },
+  {
     name: 'HERALD_APP_ID',
     target: 'apps[].id',
     kind: 'string',
@@ -230,6 +335,8 @@ function applyScalarOverrides(raw: Raw, env: LoadConfigOptions['env'], problems:
         continue;
       }
       setPath(raw, variable.target, Number(value.trim()));
+    } else if (variable.kind === 'list') {
+      setPath(raw, variable.target, splitList(value));
     } else {
       setPath(raw, variable.target, value.trim());
     }
@@ -295,14 +402,21 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 function assertProductionReady(config: NodeConfig): void {
-  if (config.apps.length === 0) {
+  // With a SQL control store, apps may live in the database, created through the admin API.
+  const managedInStore = config.control.driver !== 'config' && config.admin.token !== undefined;
+  if (config.apps.length === 0 && !managedInStore) {
     throw new ConfigError('Refusing to start in production without apps. Configure at least one app:', [
       'in the config file (apps: [...]) named by --config or HERALD_CONFIG, or',
-      'with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET.',
+      'with HERALD_APP_ID, HERALD_APP_KEY and HERALD_APP_SECRET, or',
+      'create apps through the admin API: control.driver pglite or postgres, with HERALD_ADMIN_TOKEN set.',
       'The generated development app is only created when HERALD_ENV=development.',
     ]);
   }
   const problems: string[] = [];
+  if (config.admin.token !== undefined) {
+    const reason = exampleSecretReason(config.admin.token);
+    if (reason) problems.push(`admin.token ${reason}`);
+  }
   config.apps.forEach((app, i) =>
     app.secrets.forEach((secret, j) => {
       const reason = exampleSecretReason(secret);

@@ -96,6 +96,23 @@ describe('nodeConfigSchema defaults', () => {
   });
 });
 
+describe('HTTP transport settings', () => {
+  it('defaults SSE, poll and TLS (off)', () => {
+    const c = nodeConfigSchema.parse({});
+    expect(c.http.tls).toEqual({});
+    expect(c.sse).toEqual({ heartbeatSeconds: 15, retryMilliseconds: 3000 });
+    expect(c.poll).toEqual({ holdSeconds: 25, sessionIdleSeconds: 30 });
+  });
+
+  it('needs both TLS files or neither, and a heartbeat of at most 15 s', () => {
+    expect(issues({ http: { tls: { certFile: 'c.pem' } } })).toEqual([
+      'http.tls: set both certFile and keyFile, or neither',
+    ]);
+    expect(issues({ http: { tls: { certFile: 'c.pem', keyFile: 'k.pem' } } })).toEqual([]);
+    expect(issues({ sse: { heartbeatSeconds: 16 } })[0]).toMatch(/^sse.heartbeatSeconds: Too big/);
+  });
+});
+
 describe('nodeConfigSchema validation', () => {
   it.each([
     ['empty id', app({ id: '' }), 'apps[0].id: app id must be 1-64 characters'],

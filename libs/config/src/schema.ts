@@ -6,12 +6,21 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import type { AppConfig, AppLimits, NamespaceOptions, NodeConfig, PublicKeyConfig } from './types.js';
+import type {
+  AppConfig,
+  AppLimits,
+  NamespaceOptions,
+  NodeConfig,
+  PublicKeyConfig,
+  SecretScope,
+} from './types.js';
 
 /** Name of the default namespace in config files; normalised to "" (see AppConfig.namespaces). */
 export const DEFAULT_NAMESPACE_ALIAS = 'default';
 export const MIN_SECRET_LENGTH = 32;
 export const MAX_LIVE_SECRETS = 2;
+/** Every scope a server secret can have (see SecretScope). */
+export const SECRET_SCOPES = ['publish', 'token', 'stats', 'admin'] as const satisfies readonly SecretScope[];
 
 const APP_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_KEY_RE = /^[A-Za-z0-9_-]{8,128}$/;
@@ -129,7 +138,7 @@ function publicKeyProblem(pem: string): string | undefined {
   }
 }
 
-const namespacesSchema = z
+export const namespacesSchema = z
   .record(z.string(), namespaceOptionsSchema)
   .superRefine((namespaces, ctx) => {
     if ('' in namespaces && DEFAULT_NAMESPACE_ALIAS in namespaces) {
@@ -163,6 +172,22 @@ const namespacesSchema = z
       'A channel in a namespace that is not listed is refused with `unknown_channel`.',
   );
 
+/** Allowed browser origins of an app (also validated by the admin API). */
+export const allowedOriginsSchema = z
+  .array(
+    z
+      .string()
+      .refine(
+        (o) => o === '*' || ORIGIN_PATTERN_RE.test(o),
+        'origins are "*" or scheme://host[:port], where host may start with "*."',
+      ),
+  )
+  .default([])
+  .describe(
+    'Browser origins allowed to connect: `*`, `https://app.example.com`, or `https://*.example.com` ' +
+      '(subdomains only). Requests without an Origin header (non-browser clients) are always allowed.',
+  );
+
 const appConfigObject = z.strictObject({
   id: z
     .string()
@@ -186,20 +211,7 @@ const appConfigObject = z.strictObject({
     .array(publicKeySchema)
     .default([])
     .describe('Public keys verifying RS256/ES256 connection and subscription tokens.'),
-  allowedOrigins: z
-    .array(
-      z
-        .string()
-        .refine(
-          (o) => o === '*' || ORIGIN_PATTERN_RE.test(o),
-          'origins are "*" or scheme://host[:port], where host may start with "*."',
-        ),
-    )
-    .default([])
-    .describe(
-      'Browser origins allowed to connect: `*`, `https://app.example.com`, or `https://*.example.com` ' +
-        '(subdomains only). Requests without an Origin header (non-browser clients) are always allowed.',
-    ),
+  allowedOrigins: allowedOriginsSchema,
   namespaces: namespacesSchema,
   personalChannel: z
     .boolean()
@@ -249,6 +261,29 @@ const nodeConfigObject = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
       port: int().min(0).max(65535).default(8080).describe('Port to listen on (0 = any free port).'),
+      tls: z
+        .strictObject({
+          certFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('PEM certificate chain file. Set together with `keyFile`.'),
+          keyFile: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('PEM private key file. Set together with `certFile`.'),
+        })
+        .prefault({})
+        .superRefine((tls, ctx) => {
+          if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+            ctx.addIssue({ code: 'custom', message: 'set both certFile and keyFile, or neither' });
+          }
+        })
+        .describe(
+          'TLS. With both files the node serves HTTPS with HTTP/2 and HTTP/1.1 fallback on the same port ' +
+            '(many SSE streams share one connection; WebSocket stays on HTTP/1.1). Without them, plain HTTP/1.1.',
+        ),
     })
     .prefault({})
     .describe('HTTP listener (REST API and every client transport).'),
@@ -272,6 +307,33 @@ const nodeConfigObject = z.strictObject({
     })
     .prefault({})
     .describe('Client connection settings.'),
+  sse: z
+    .strictObject({
+      heartbeatSeconds: int()
+        .positive()
+        .max(15)
+        .default(15)
+        .describe('An idle stream gets a comment line at least this often, so proxies keep it open.'),
+      retryMilliseconds: int()
+        .positive()
+        .default(3000)
+        .describe('The `retry:` sent to EventSource clients: how long they wait before reconnecting.'),
+    })
+    .prefault({})
+    .describe('Server-Sent Events transport (`/connection/sse`).'),
+  poll: z
+    .strictObject({
+      holdSeconds: seconds(
+        25,
+        'A long poll with nothing to return is held this long, then answered empty (keep it below proxy timeouts).',
+      ),
+      sessionIdleSeconds: seconds(
+        30,
+        'A poll session with no poll in flight for this long is closed and leaves presence.',
+      ),
+    })
+    .prefault({})
+    .describe('Long-poll and short-poll transport (`/connection/poll`).'),
   newConnectionsPerSecond: int()
     .positive()
     .default(1000)
@@ -316,10 +378,172 @@ const nodeConfigObject = z.strictObject({
     })
     .prefault({})
     .describe('Logging.'),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'redis.url must start with redis:// or rediss://')
+        .default('redis://127.0.0.1:6379')
+        .describe(
+          'Redis used by the `redis` drivers (presence, history, rate limits, tickets, revocations, ' +
+            'idempotency keys): `redis://[user:password@]host:port[/db]`, `rediss://` for TLS. Never logged.',
+        ),
+      keyPrefix: z
+        .string()
+        .regex(/^[^{}]*$/, 'redis.keyPrefix must not contain { or } (the app id is the hash tag)')
+        .max(64)
+        .default('herald:')
+        .describe(
+          'Prepended to every key, so deployments can share one Redis; the app id follows as a hash ' +
+            'tag (`herald:{app}:...`), so no two apps ever share a key.',
+        ),
+      connectTimeoutMilliseconds: int()
+        .positive()
+        .default(5000)
+        .describe('A connection attempt gives up after this long; reconnects continue with backoff.'),
+      commandTimeoutMilliseconds: int()
+        .positive()
+        .default(2000)
+        .describe(
+          'A Redis call fails after this long (the API answers 503 with Retry-After). Nothing is queued ' +
+            'while Redis is unreachable, so memory stays bounded during an outage.',
+        ),
+    })
+    .prefault({})
+    .describe('Redis connection of the `redis` drivers (one connection per process).'),
+  drivers: z
+    .strictObject({
+      bus: z
+        .enum(['memory', 'kafka'])
+        .default('memory')
+        .describe(
+          'The Bus. `memory`: an in-process log (one node only); `kafka`: Kafka topics shared by the ' +
+            'cluster (set `kafka.brokers`).',
+        ),
+      presence: z
+        .enum(['memory', 'redis'])
+        .default('memory')
+        .describe('The presence registry. `memory` (one node only) or `redis` (shared, see `redis`).'),
+      history: z
+        .enum(['memory', 'redis'])
+        .default('memory')
+        .describe('Channel history and recovery streams. `memory` (one node only) or `redis`.'),
+      state: z
+        .enum(['memory', 'redis'])
+        .default('memory')
+        .describe(
+          'Rate limits, connection tickets, revoked tokens and idempotency keys. `memory` (one node only) ' +
+            'or `redis`.',
+        ),
+    })
+    .prefault({})
+    .describe(
+      'Driver of each port. The memory drivers need nothing and serve one node; a cluster uses ' +
+        '`kafka` for the bus and `redis` for the rest.',
+    ),
+  kafka: z
+    .strictObject({
+      brokers: z
+        .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'brokers are host:port'))
+        .default([])
+        .describe('Bootstrap brokers (`host:port`) of the `kafka` bus driver; required with it.'),
+      clientId: z
+        .string()
+        .min(1)
+        .max(255)
+        .default('herald')
+        .describe('Client id sent to Kafka (broker logs, quotas).'),
+      partitions: int()
+        .positive()
+        .max(10000)
+        .default(16)
+        .describe(
+          'Partitions of the topics Herald creates when they are missing. Keys (user or channel) are ' +
+            'hashed over them; topics that exist keep their own count. Changing it for an existing ' +
+            'topic moves keys between partitions: create new topics instead.',
+        ),
+      replicationFactor: int()
+        .positive()
+        .max(32)
+        .default(1)
+        .describe('Replicas of the topics Herald creates (3 in production clusters).'),
+      topicPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]*$/, 'topicPrefix may contain A-Z a-z 0-9 . _ -')
+        .max(100)
+        .default('')
+        .describe(
+          'Prepended to every topic and consumer-group name, so deployments can share one Kafka ' +
+            '(e.g. `staging.` gives `staging.herald.publications`).',
+        ),
+    })
+    .prefault({})
+    .describe('Kafka connection of the `kafka` bus driver.'),
+  control: z
+    .strictObject({
+      driver: z
+        .enum(['config', 'pglite', 'postgres'])
+        .default('pglite')
+        .describe(
+          'Where apps, keys and credentials live. `pglite`: embedded PostgreSQL (WASM) under `dataDir`, ' +
+            'durable with no server; `postgres`: a PostgreSQL server shared by the cluster (`postgresUrl`); ' +
+            '`config`: only the apps of this config, read-only (no admin API writes). Config apps are ' +
+            'imported into the SQL store at start and managed by the file.',
+        ),
+      dataDir: z
+        .string()
+        .min(1)
+        .default('data')
+        .describe(
+          'Directory of the embedded database (relative to the working directory), and of the ' +
+            'development master key and admin token when they are generated.',
+        ),
+      postgresUrl: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'postgresUrl must start with postgres:// or postgresql://')
+        .optional()
+        .describe(
+          'Connection URL for driver `postgres` (`postgres://user:password@host:5432/db`). Never logged.',
+        ),
+      cacheTtlSeconds: seconds(
+        10,
+        'A node serves a cached app for at most this long; admin changes invalidate caches on every node at once through the bus.',
+      ),
+      usageFlushSeconds: seconds(10, 'How often this node writes its usage counters to the store.'),
+    })
+    .prefault({})
+    .describe('Control plane storage (ControlStore driver).'),
+  admin: z
+    .strictObject({
+      token: z
+        .string()
+        .min(MIN_SECRET_LENGTH, `the admin token must be at least ${MIN_SECRET_LENGTH} characters`)
+        .optional()
+        .describe(
+          'Bearer token of the admin API (`/v1/admin`); prefer HERALD_ADMIN_TOKEN. Unset: generated ' +
+            'under `control.dataDir` in development, admin API disabled in production.',
+        ),
+    })
+    .prefault({})
+    .describe('Admin API (apps, keys, credentials); separate from app secrets.'),
 });
 
 export const nodeConfigSchema = nodeConfigObject
   .superRefine((node, ctx) => {
+    if (node.drivers.bus === 'kafka' && node.kafka.brokers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'brokers'],
+        message: 'bus driver kafka needs kafka.brokers (or HERALD_KAFKA_BROKERS)',
+      });
+    }
+    if (node.control.driver === 'postgres' && node.control.postgresUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['control', 'postgresUrl'],
+        message: 'driver postgres needs control.postgresUrl (or HERALD_POSTGRES_URL)',
+      });
+    }
     const ids = new Map<string, number>();
     const keys = new Map<string, number>();
     node.apps.forEach((app, i) => {

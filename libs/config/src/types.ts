@@ -68,13 +68,85 @@ export interface AppConfig {
   /** Auto-subscribe every authenticated connection to its personal channel `#<user>`. */
   personalChannel: boolean;
   limits: AppLimits;
+  /**
+   * Scopes of each server secret, index-aligned with `secrets`. Set by the SQL control store for
+   * secrets created through the admin API; absent (config-file apps) means every secret has every
+   * scope. Not a config-file key.
+   */
+  secretScopes?: SecretScope[][];
+}
+
+/**
+ * What a server secret may do: `publish` (the tenant REST API, reads included), `token` (sign HS256
+ * connection and subscription tokens), `stats` (read-only REST routes), `admin` (the admin API of
+ * its own app).
+ */
+export type SecretScope = 'publish' | 'token' | 'stats' | 'admin';
+
+export interface ControlConfig {
+  /** `config`: apps of this file only (read-only); `pglite`: embedded SQL under dataDir; `postgres`. */
+  driver: 'config' | 'pglite' | 'postgres';
+  /** Directory of the embedded database (and, in development, the generated master key). */
+  dataDir: string;
+  /** postgres://user:password@host:port/db (driver postgres); never logged. */
+  postgresUrl?: string;
+  /** How long a node serves a cached app before reading it again (changes also invalidate it). */
+  cacheTtlSeconds: number;
+  /** How often usage counters are written to the store. */
+  usageFlushSeconds: number;
+}
+
+export interface AdminConfig {
+  /** Bearer token of the admin API (HERALD_ADMIN_TOKEN); absent: generated in development, API off otherwise. */
+  token?: string;
+}
+
+export interface RedisConfig {
+  /** redis://[user:password@]host:port[/db] or rediss:// (TLS); never logged. */
+  url: string;
+  /** Prepended to every key; the app id follows as a hash tag (`herald:{app}:...`). */
+  keyPrefix: string;
+  /** A connection attempt gives up after this long (and is retried with backoff). */
+  connectTimeoutMilliseconds: number;
+  /** A command fails (503 UNAVAILABLE at the API) when Redis does not answer within this time. */
+  commandTimeoutMilliseconds: number;
+}
+
+/** Which driver backs each port (the memory drivers are the zero-config, single-node default). */
+export interface DriversConfig {
+  /** The Bus: `memory` (in-process log) or `kafka` (needs `kafka.brokers`). */
+  bus: 'memory' | 'kafka';
+  /** The PresenceRegistry: `memory` or `redis`. */
+  presence: 'memory' | 'redis';
+  /** The HistoryStore: `memory` or `redis`. */
+  history: 'memory' | 'redis';
+  /** Rate limits, tickets, revocations and idempotency keys: `memory` or `redis`. */
+  state: 'memory' | 'redis';
+}
+
+export interface KafkaConfig {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** Client id sent to Kafka. */
+  clientId: string;
+  /** Partitions of topics Herald creates. */
+  partitions: number;
+  /** Replicas of topics Herald creates. */
+  replicationFactor: number;
+  /** Prepended to every topic and consumer-group name. */
+  topicPrefix: string;
 }
 
 export interface NodeConfig {
   env: 'development' | 'production';
   /** Unique id of this node in the cluster (default: hostname-pid-random). */
   nodeId: string;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** With both files set, the listener serves HTTPS: HTTP/2 with HTTP/1.1 fallback on one port. */
+    tls: { certFile?: string; keyFile?: string };
+  };
   /** Where apps came from: 'file', 'env' or 'dev' (generated development app). */
   appsSource: 'file' | 'env' | 'dev';
   apps: AppConfig[];
@@ -86,6 +158,20 @@ export interface NodeConfig {
     /** Hard cap on any frame, whatever the app allows (bytes). */
     maxPayloadBytes: number;
   };
+  /** Server-Sent Events transport (`/connection/sse`). */
+  sse: {
+    /** A comment line is written to an idle stream at least this often (at most 15 s). */
+    heartbeatSeconds: number;
+    /** The `retry:` sent to EventSource: its reconnect delay in milliseconds. */
+    retryMilliseconds: number;
+  };
+  /** Long-poll and short-poll transport (`/connection/poll`). */
+  poll: {
+    /** A long poll with nothing to return is held this long, then answered empty. */
+    holdSeconds: number;
+    /** A poll session with no poll in flight for this long is closed (presence removed). */
+    sessionIdleSeconds: number;
+  };
   /** New connections accepted per second by this node (burst 2x); the rest are shed. */
   newConnectionsPerSecond: number;
   presence: { ttlSeconds: number };
@@ -93,4 +179,13 @@ export interface NodeConfig {
   tickets: { ttlSeconds: number };
   shutdown: { drainSeconds: number };
   log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+  /** Where apps, keys and credentials are stored (the ControlStore driver). */
+  control: ControlConfig;
+  admin: AdminConfig;
+  /** Redis for the cluster drivers of presence, history and the shared state stores. */
+  redis: RedisConfig;
+  /** The driver of each port. */
+  drivers: DriversConfig;
+  /** Kafka for the `kafka` bus driver. */
+  kafka: KafkaConfig;
 }

@@ -14,8 +14,9 @@ import type { AppConfig } from '@herald/config';
  *   visible to the next call (drivers may cache for a bounded time, documented on the driver).
  * - `listApps` returns every app, enabled or not, in a stable order (by id).
  *
- * Read-only for now; the SQL driver adds writes (apps, keys, secret rotation) behind a separate
- * interface so read paths keep depending on this small port.
+ * Writes (apps, keys, secret rotation, credentials) are a separate interface, ControlAdmin, which
+ * only the SQL drivers implement, so read paths keep depending on this small port. On SQL drivers
+ * every node reads through CachingControlStore (TTL, and invalidation through the bus).
  */
 export interface ControlStore {
   getApp(appId: string): Promise<AppConfig | undefined>;

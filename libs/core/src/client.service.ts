@@ -27,9 +27,12 @@ import { channelKey, encodeChannelRecord } from './envelope.js';
 import { Hub } from './hub.js';
 import { OutFrame, withOffset } from './out-frame.js';
 import { PublishService } from './publish.service.js';
-import { Session, type Transport } from './session.js';
+import { Session, type SubscriptionState, type Transport } from './session.js';
 
 type Result = CommandResultMap[keyof CommandResultMap];
+
+/** Receives the replies to commands that arrived on a request of their own (see handleMessage). */
+export type ReplySink = (frame: OutFrame) => void;
 
 /** Code used in an `unsub` push when the server removes a subscription. */
 const UNSUB_BY_SERVER = { code: ErrorCode.PERMISSION_DENIED.code, reason: 'unsubscribed by the server' };
@@ -69,21 +72,25 @@ export class ClientService {
     return session;
   }
 
-  /** Handles one transport message (one or more newline-separated frames), in order. */
-  handleMessage(session: Session, text: string): void {
-    if (session.state === 'closed') return;
+  /**
+   * Handles one transport message (one or more newline-separated frames), in order. Replies go to
+   * the session's transport, or to `replyTo` when the commands came on a request of their own
+   * (the HTTP session endpoint answers them in its response). Resolves when the frames have run.
+   */
+  handleMessage(session: Session, text: string, replyTo?: ReplySink): Promise<void> {
+    if (session.state === 'closed') return Promise.resolve();
     if (Buffer.byteLength(text, 'utf8') > session.app.limits.maxFrameBytes) {
       session.transport.close(DisconnectCode.MESSAGE_TOO_LARGE);
-      return;
+      return Promise.resolve();
     }
     session.lastPongAt = Date.now();
     const frames = decodeFrames(text);
-    session.chain = session.chain.then(async () => {
+    return (session.chain = session.chain.then(async () => {
       for (const frame of frames) {
         if (session.state === 'closed') return;
         if (frame.error) {
           const id = frame.error.details?.id;
-          if (typeof id === 'number') this.replyError(session, id, frame.error);
+          if (typeof id === 'number') this.replyError(session, id, frame.error, replyTo);
           else {
             // A frame we cannot even correlate: the client is broken, not just one command.
             session.transport.close(DisconnectCode.BAD_REQUEST);
@@ -91,26 +98,26 @@ export class ClientService {
           }
           continue;
         }
-        await this.run(session, frame.command as Command);
+        await this.run(session, frame.command as Command, replyTo);
       }
-    });
+    }));
   }
 
-  private async run(session: Session, cmd: Command): Promise<void> {
+  private async run(session: Session, cmd: Command, replyTo: ReplySink | undefined): Promise<void> {
     if (cmd.cmd === 'pong') return;
     try {
       if (cmd.cmd !== 'connect' && session.state !== 'connected')
         throw new HeraldError(ErrorCode.NOT_CONNECTED);
       const { result, after } = await this.execute(session, cmd);
-      this.reply(session, cmd.id, result);
+      this.reply(session, cmd.id, result, replyTo);
       after?.();
     } catch (err) {
       if (err instanceof HeraldError) {
-        this.replyError(session, cmd.id, err);
+        this.replyError(session, cmd.id, err, replyTo);
         if (cmd.cmd === 'connect') this.closeAfterFailedConnect(session, err);
       } else {
         this.log.error({ msg: 'command failed', app: session.app.id, cmd: cmd.cmd, err: String(err) });
-        this.replyError(session, cmd.id, new HeraldError(ErrorCode.INTERNAL));
+        this.replyError(session, cmd.id, new HeraldError(ErrorCode.INTERNAL), replyTo);
         if (cmd.cmd === 'connect') session.transport.close(DisconnectCode.SERVER_ERROR);
       }
     }
@@ -254,7 +261,7 @@ export class ClientService {
         throw new HeraldError(ErrorCode.PERMISSION_DENIED, 'channel is limited to other users');
     } else if (ch.options.private) {
       if (opts.token === undefined) throw new HeraldError(ErrorCode.SUBSCRIPTION_TOKEN_REQUIRED);
-      const claims = await this.tokens.verifySubscriptionToken(session.app, opts.token, {
+      const claims = await this.tokens.verifySubscriptionToken(await this.currentApp(session), opts.token, {
         client: session.id,
         user: session.user,
         channel,
@@ -280,7 +287,8 @@ export class ClientService {
         throw new HeraldError(ErrorCode.LIMIT_PRESENCE_MEMBERS);
       }
     }
-    session.subs.set(channel, { namespace: ns, expires: opts.expires, presence: ns.presence });
+    const sub: SubscriptionState = { namespace: ns, expires: opts.expires, presence: ns.presence };
+    session.subs.set(channel, sub);
     try {
       let result: SubscribeResult;
       let activate: (() => void) | undefined;
@@ -291,6 +299,7 @@ export class ClientService {
         );
         result = ordered.value.result;
         activate = ordered.activate;
+        sub.position = ordered.value.position;
         // Asked to recover where the namespace does not allow it: say so, never imply success.
         if (opts.recover && !recover) result = { ...result, recovered: false, publications: [] };
       } else {
@@ -401,6 +410,20 @@ export class ClientService {
     );
   }
 
+  /**
+   * The session's app as the control plane knows it now, so a secret rotated out or revoked
+   * after the connection opened no longer verifies its refreshes and subscription tokens.
+   */
+  private async currentApp(session: Session): Promise<AppConfig> {
+    const app = await this.control.getApp(session.app.id);
+    if (!app || !app.enabled) {
+      session.transport.close(DisconnectCode.UNKNOWN_APP);
+      throw new HeraldError(ErrorCode.UNKNOWN_APP);
+    }
+    session.app = app;
+    return app;
+  }
+
   // --- other commands --------------------------------------------------------------------------
 
   private async clientPublish(session: Session, channel: string, data: unknown): Promise<Result> {
@@ -445,7 +468,7 @@ export class ClientService {
   }
 
   private async refresh(session: Session, token: string): Promise<Result> {
-    const claims = await this.tokens.verifyConnectionToken(session.app, token);
+    const claims = await this.tokens.verifyConnectionToken(await this.currentApp(session), token);
     if (claims.sub !== session.user) throw new HeraldError(ErrorCode.TOKEN_USER_MISMATCH);
     session.expires = claims.exp ?? 0;
     session.jti = claims.jti;
@@ -458,7 +481,7 @@ export class ClientService {
     if (!sub) throw new HeraldError(ErrorCode.NOT_SUBSCRIBED);
     if (sub.expires === undefined)
       throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'subscription does not use a subscription token');
-    const claims = await this.tokens.verifySubscriptionToken(session.app, token, {
+    const claims = await this.tokens.verifySubscriptionToken(await this.currentApp(session), token, {
       client: session.id,
       user: session.user,
       channel,
@@ -543,15 +566,19 @@ export class ClientService {
 
   // --- replies ---------------------------------------------------------------------------------
 
-  private reply(session: Session, id: number, result: Result): void {
-    session.send(new OutFrame(`{"id":${id},"result":${JSON.stringify(result)}}`));
+  private reply(session: Session, id: number, result: Result, replyTo?: ReplySink): void {
+    const frame = new OutFrame(`{"id":${id},"result":${JSON.stringify(result)}}`);
+    if (replyTo) replyTo(frame);
+    else session.send(frame);
   }
 
-  private replyError(session: Session, id: number, err: HeraldError): void {
+  private replyError(session: Session, id: number, err: HeraldError, replyTo?: ReplySink): void {
     const body = err.def.temporary
       ? { code: err.code, message: err.message, temporary: true }
       : { code: err.code, message: err.message };
-    session.send(new OutFrame(encodeFrame({ id, error: body })));
+    const frame = new OutFrame(encodeFrame({ id, error: body }));
+    if (replyTo) replyTo(frame);
+    else session.send(frame);
   }
 }
 

@@ -9,7 +9,9 @@ export type ChannelHeader =
 export type ControlMessage =
   | { k: 'disconnect'; a: string; u: string; code: number }
   | { k: 'unsubscribe'; a: string; u: string; c: string }
-  | { k: 'revoke'; a: string; jti?: string; u?: string; before?: number };
+  | { k: 'revoke'; a: string; jti?: string; u?: string; before?: number }
+  /** The app changed in the control store: drop it from caches; `off` (disabled or deleted): close its sessions. */
+  | { k: 'app_changed'; a: string; off?: boolean };
 
 export function encodeChannelRecord(header: ChannelHeader, frameJson: string): Buffer {
   return Buffer.from(`${JSON.stringify(header)}\n${frameJson}`, 'utf8');

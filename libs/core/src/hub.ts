@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { BUS, Topics, type Bus, type BusRecord, type BusSubscription } from '@herald/bus';
 import { CONTROL_CACHE, USAGE_METER, type ControlCache, type UsageMeter } from '@herald/control';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';

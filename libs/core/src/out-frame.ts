@@ -1,3 +1,10 @@
+/** Where a publication frame sits in its channel's stream (see OutFrame.pos). */
+export interface FramePosition {
+  channel: string;
+  offset: number;
+  epoch: string;
+}
+
 /**
  * A server frame encoded once per wire format and shared by every subscriber (DESIGN.md "Hot
  * path"): the JSON text is built once by the publisher; each transport asks for its own encoding
@@ -8,7 +15,15 @@ export class OutFrame {
   private utf8?: Buffer;
   private ws?: Buffer;
 
-  constructor(readonly json: string) {}
+  /**
+   * `pos` marks a publication of a channel with history: the stream position it advances its
+   * subscribers to. Transports that hand clients a resume token (SSE ids, poll cursors) read it
+   * instead of parsing the JSON; the WebSocket transport ignores it.
+   */
+  constructor(
+    readonly json: string,
+    readonly pos?: FramePosition,
+  ) {}
 
   bytes(): Buffer {
     return (this.utf8 ??= Buffer.from(this.json, 'utf8'));

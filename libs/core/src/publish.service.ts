@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
+import { USAGE_METER, type UsageMeter } from '@herald/control';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { ErrorCode, HeraldError, type ClientInfo, type PublishResult } from '@herald/protocol';
 import { IDEMPOTENCY_STORE, RATE_LIMITER, type IdempotencyStore, type RateLimiter } from '@herald/state';
@@ -26,6 +27,32 @@ export interface BroadcastResult {
   responses: ({ channel: string } & (PublishResult | { error: { code: number; message: string } }))[];
 }
 
+/** A bus record ready to send, kept as text so it can be stored with an idempotency key. */
+interface BusRecordOut {
+  /** App id (for usage metering). */
+  a: string;
+  key: string;
+  value: string;
+}
+
+interface Prepared<T> {
+  result: T;
+  records: BusRecordOut[];
+}
+
+/** What an idempotency key remembers; `pending` until the bus took every record. */
+interface StoredResult<T> {
+  f: string;
+  r: T;
+  pending?: BusRecordOut[];
+}
+
+/**
+ * How long a claimed key stays "in progress" if its publisher dies before finishing: short, so a
+ * retry after a crash is not refused for the whole window.
+ */
+const CLAIM_TTL_MS = 30_000;
+
 /**
  * Publishing: validates, assigns the stream offset and appends to history in one atomic step
  * (HistoryStore.append), then puts the ready-to-send frame on the bus. A publish with an
@@ -39,16 +66,21 @@ export class PublishService {
     @Inject(HISTORY_STORE) private readonly history: HistoryStore,
     @Inject(IDEMPOTENCY_STORE) private readonly idempotency: IdempotencyStore,
     @Inject(RATE_LIMITER) private readonly rateLimiter: RateLimiter,
+    @Optional() @Inject(USAGE_METER) private readonly usage?: UsageMeter,
   ) {}
 
   async publish(app: AppConfig, req: PublishRequest, opts: PublishOptions = {}): Promise<PublishResult> {
     return this.once(app, opts.idempotencyKey, fingerprint('publish', req.channel, req.data), async () => {
       if (opts.rateLimited) await this.checkRate(app, 1);
-      return this.publishOne(app, req);
+      const prepared = await this.prepare(app, req);
+      return { result: prepared.result, records: [prepared.record] };
     });
   }
 
-  /** One message to many channels; each channel gets its own result (partial failure is reported). */
+  /**
+   * One message to many channels; each channel gets its own result (a channel that fails, e.g.
+   * unknown or with its history store unavailable, is reported in its entry and the others go on).
+   */
   async broadcast(
     app: AppConfig,
     channels: string[],
@@ -58,19 +90,29 @@ export class PublishService {
     return this.once(app, opts.idempotencyKey, fingerprint('broadcast', channels, data), async () => {
       if (opts.rateLimited) await this.checkRate(app, channels.length);
       const responses: BroadcastResult['responses'] = [];
+      const records: BusRecordOut[] = [];
       for (const channel of channels) {
         try {
-          responses.push({ channel, ...(await this.publishOne(app, { channel, data })) });
+          const prepared = await this.prepare(app, { channel, data });
+          responses.push({ channel, ...prepared.result });
+          records.push(prepared.record);
         } catch (err) {
           if (!(err instanceof HeraldError)) throw err;
           responses.push({ channel, error: { code: err.code, message: err.message } });
         }
       }
-      return { responses };
+      return { result: { responses }, records };
     });
   }
 
-  private async publishOne(app: AppConfig, req: PublishRequest): Promise<PublishResult> {
+  /**
+   * Phase one of a publish: validates, and for channels with history assigns the offset and
+   * appends in one atomic step. Returns the bus record to send in phase two.
+   */
+  private async prepare(
+    app: AppConfig,
+    req: PublishRequest,
+  ): Promise<{ result: PublishResult; record: BusRecordOut }> {
     const ch = resolveChannel(app, req.channel);
     const dataJson = JSON.stringify(req.data);
     if (dataJson === undefined) throw new HeraldError(ErrorCode.BAD_REQUEST, 'data must be JSON');
@@ -88,20 +130,26 @@ export class PublishService {
         ttlMs: ch.options.historyTtlSeconds * 1000,
       });
       const frame = pubFrameJson(req.channel, withOffset(pos.offset, valueJson));
-      await this.bus.publish(
-        Topics.PUBLICATIONS,
-        key,
-        encodeChannelRecord({ k: 'pub', a: app.id, c: req.channel, o: pos.offset, e: pos.epoch }, frame),
-      );
-      return { offset: pos.offset, epoch: pos.epoch };
+      const header = { k: 'pub', a: app.id, c: req.channel, o: pos.offset, e: pos.epoch } as const;
+      return {
+        result: { offset: pos.offset, epoch: pos.epoch },
+        record: { a: app.id, key, value: encodeChannelRecord(header, frame).toString('utf8') },
+      };
     }
     const frame = pubFrameJson(req.channel, valueJson);
-    await this.bus.publish(
-      Topics.PUBLICATIONS,
-      key,
-      encodeChannelRecord({ k: 'pub', a: app.id, c: req.channel }, frame),
-    );
-    return {};
+    const header = { k: 'pub', a: app.id, c: req.channel } as const;
+    return {
+      result: {},
+      record: { a: app.id, key, value: encodeChannelRecord(header, frame).toString('utf8') },
+    };
+  }
+
+  /** Phase two: hands the records to the bus (gateways de-duplicate a re-sent record by offset). */
+  private async send(records: BusRecordOut[]): Promise<void> {
+    for (const r of records) {
+      await this.bus.publish(Topics.PUBLICATIONS, r.key, Buffer.from(r.value, 'utf8'));
+      this.usage?.published(r.a);
+    }
   }
 
   private async checkRate(app: AppConfig, cost: number): Promise<void> {
@@ -121,37 +169,51 @@ export class PublishService {
   }
 
   /**
-   * Runs `work` at most once per (app, key) within the window. The stored entry carries a
-   * fingerprint of the request, so a key reused for a different request (another channel, other
-   * data, a broadcast instead of a publish) is refused rather than answered with a foreign result.
+   * Runs a publish at most once per (app, key) within the idempotency window, in two phases:
+   * `prepare` (validation, offsets, history) and sending its records to the bus. The stored entry
+   * carries a fingerprint of the request, so a key reused for a different request is refused
+   * rather than answered with a foreign result; and once offsets are assigned it records the bus
+   * records still to send, so a retry after a failed send (503) re-sends those same records
+   * instead of appending the message to history a second time.
    */
   private async once<T>(
     app: AppConfig,
     key: string | undefined,
     print: string,
-    work: () => Promise<T>,
+    prepare: () => Promise<Prepared<T>>,
   ): Promise<T> {
-    if (key === undefined) return work();
+    if (key === undefined) {
+      const prepared = await prepare();
+      await this.send(prepared.records);
+      return prepared.result;
+    }
     if (key.length === 0 || key.length > 255) {
       throw new HeraldError(ErrorCode.BAD_REQUEST, 'idempotency key must be 1-255 characters');
     }
     const ttlMs = this.config.idempotency.windowSeconds * 1000;
-    const claim = await this.idempotency.claim(app.id, key, ttlMs);
+    const claim = await this.idempotency.claim(app.id, key, CLAIM_TTL_MS);
+    if (claim.status === 'pending') throw new HeraldError(ErrorCode.IDEMPOTENCY_CONFLICT);
     if (claim.status === 'done') {
-      const stored = JSON.parse(claim.result) as { f: string; r: T };
+      const stored = JSON.parse(claim.result) as StoredResult<T>;
       if (stored.f !== print) throw new HeraldError(ErrorCode.IDEMPOTENCY_MISMATCH);
+      if (stored.pending) {
+        await this.send(stored.pending);
+        await this.idempotency.complete(app.id, key, JSON.stringify({ f: print, r: stored.r }), ttlMs);
+      }
       return stored.r;
     }
-    if (claim.status === 'pending') throw new HeraldError(ErrorCode.IDEMPOTENCY_CONFLICT);
-    let result: T;
+    let prepared: Prepared<T>;
     try {
-      result = await work();
+      prepared = await prepare();
     } catch (err) {
       await this.idempotency.release(app.id, key);
       throw err;
     }
-    await this.idempotency.complete(app.id, key, JSON.stringify({ f: print, r: result }), ttlMs);
-    return result;
+    const checkpoint: StoredResult<T> = { f: print, r: prepared.result, pending: prepared.records };
+    await this.idempotency.complete(app.id, key, JSON.stringify(checkpoint), ttlMs);
+    await this.send(prepared.records);
+    await this.idempotency.complete(app.id, key, JSON.stringify({ f: print, r: prepared.result }), ttlMs);
+    return prepared.result;
   }
 }
 

@@ -63,7 +63,8 @@ export class Session {
   closeReason: DisconnectDef | undefined = undefined;
 
   constructor(
-    readonly app: AppConfig,
+    /** The app as of the last check (connect, refresh); replaced when the app changes. */
+    public app: AppConfig,
     readonly transport: Transport,
     now: number,
   ) {

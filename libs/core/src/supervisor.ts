@@ -54,7 +54,11 @@ export class SessionSupervisor implements OnModuleInit, OnModuleDestroy, OnAppli
 
   private ping(): void {
     this.lastPingAt = Date.now();
-    for (const s of this.hub.allSessions()) if (s.state === 'connected') s.send(PING);
+    // Pings are a WebSocket liveness check; SSE keeps streams alive with comment lines and poll
+    // sessions expire when idle, so neither has a pong to give.
+    for (const s of this.hub.allSessions()) {
+      if (s.state === 'connected' && s.transport.kind === 'websocket') s.send(PING);
+    }
   }
 
   /** Once a second: pong deadlines, connect deadlines, token and subscription expiry. */

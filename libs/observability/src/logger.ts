@@ -24,6 +24,14 @@ export const REDACTED_FIELDS = [
   'pem',
   'privateKey',
   'apiKey',
+  // Control plane: push credentials, webhook signing secrets, the master key, database URLs.
+  'private_key',
+  'key_p8',
+  'keyP8',
+  'signing_secret',
+  'signingSecret',
+  'masterKey',
+  'postgresUrl',
 ] as const;
 
 export const REDACT_CENSOR = '[redacted]';

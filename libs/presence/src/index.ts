@@ -1,3 +1,4 @@
 export * from './presence-registry.js';
 export * from './presence.module.js';
 export * from './memory/memory.presence-registry.js';
+export * from './redis/redis.presence-registry.js';

@@ -59,6 +59,13 @@ export const ErrorCode = {
     'idempotency key was used for a different request',
   ),
   UNAVAILABLE: e(116, 'unavailable', 503, 'a dependency cannot take the request now, retry later', true),
+  NOT_FOUND: e(118, 'not_found', 404, 'no such resource (key, secret, webhook, credential)'),
+  ALREADY_EXISTS: e(
+    119,
+    'already_exists',
+    409,
+    'a resource with this id already exists, or the change conflicts',
+  ),
 
   TOKEN_MALFORMED: e(200, 'token_malformed', 401, 'token is not a well-formed JWT'),
   TOKEN_EXPIRED: e(201, 'token_expired', 401, 'token has expired; refresh it', true),

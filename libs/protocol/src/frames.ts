@@ -242,12 +242,26 @@ export interface DisconnectPush {
   code: number;
   reason: string;
   reconnect: boolean;
+  /** The error that caused it, when a request failed before the session existed (e.g. a bad token). */
+  error?: ErrorBody;
 }
 export interface PingPush {
   push: 'ping';
 }
+/**
+ * The first event of the HTTP transports (SSE, long-poll), which run `connect` themselves from the
+ * request's token and channels: the connect result, plus what the session endpoint needs.
+ */
+export interface ConnectPush extends ConnectResult {
+  push: 'connect';
+  /** Credential for `POST /connection/session/{client}` and for polls: `Bearer <session>`. */
+  session: string;
+  /** Channels the request asked for that could not be subscribed, with the reason. */
+  errors?: Record<string, ErrorBody>;
+}
 
-export type Push = PubPush | JoinPush | LeavePush | SubPush | UnsubPush | DisconnectPush | PingPush;
+export type Push =
+  PubPush | JoinPush | LeavePush | SubPush | UnsubPush | DisconnectPush | PingPush | ConnectPush;
 export type ServerFrame = Reply | Push;
 
 export const PROTOCOL_VERSION = 1;

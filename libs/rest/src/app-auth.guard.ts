@@ -88,7 +88,9 @@ export class AppAuthGuard implements CanActivate {
         'missing credentials: send Authorization: Bearer <server secret>',
       );
     }
-    if (!verifyServerSecret(app, secret))
+    // Secrets created through the admin API carry scopes: reads need `stats` (or `publish`), every
+    // other call `publish`. A secret without the scope is answered like a wrong one.
+    if (!verifyServerSecret(app, secret, req.method === 'GET' ? 'stats' : 'publish'))
       throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid credentials');
     checkBody(req, app);
     attachApp(req, app);

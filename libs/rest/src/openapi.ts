@@ -92,10 +92,37 @@ const PATH_PARAMS: Record<string, JsonSchema> = {
   },
 };
 
+/**
+ * Routes served by another feature library (the admin API), documented in the same document: the
+ * library registers them once at start (its module's onModuleInit), with the path parameters,
+ * tags and security schemes they use. Their zod schemas go into `restSchemas` like ours.
+ */
+export interface OpenApiExtension {
+  routes: readonly RouteSpec[];
+  tags?: OpenApiDocument['tags'];
+  pathParams?: Record<string, JsonSchema>;
+  securitySchemes?: Record<string, JsonSchema>;
+}
+
+const extensions = new Set<OpenApiExtension>();
+
+/** Adds an extension to the document (idempotent per object). */
+export function registerOpenApiExtension(extension: OpenApiExtension): void {
+  if (extensions.has(extension)) return;
+  extensions.add(extension);
+  cached = undefined;
+}
+
+/** Every documented route: ours, then the registered extensions'. */
+export function documentedRoutes(): RouteSpec[] {
+  return [...ROUTES, ...[...extensions].flatMap((e) => e.routes)];
+}
+
 function parameters(route: RouteSpec): JsonSchema[] {
   const out: JsonSchema[] = [];
   for (const m of route.path.matchAll(/\{([a-z_]+)\}/g)) {
-    const p = PATH_PARAMS[m[1]];
+    let p: JsonSchema | undefined = PATH_PARAMS[m[1]];
+    for (const e of extensions) p ??= e.pathParams?.[m[1]];
     if (!p) throw new Error(`route ${route.path}: no description of path parameter ${m[1]}`);
     out.push(p);
   }
@@ -177,7 +204,7 @@ function operation(route: RouteSpec): JsonSchema {
   if (route.body) {
     op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(route.body) } } };
   }
-  op.security = route.auth ? [{ [SECURITY_SCHEME]: [] }] : [];
+  op.security = route.auth ? [{ [route.security ?? SECURITY_SCHEME]: [] }] : [];
   return op;
 }
 
@@ -191,14 +218,14 @@ export function buildOpenApiDocument(version = '1.0.0'): OpenApiDocument {
   for (const [id, schema] of Object.entries(generated.schemas)) schemas[id] = clean(schema);
 
   const paths: OpenApiDocument['paths'] = {};
-  for (const route of ROUTES) {
+  for (const route of documentedRoutes()) {
     paths[route.path] ??= {};
     paths[route.path][route.method] = operation(route);
   }
   return {
     openapi: '3.1.0',
     info: { title: 'Herald REST API', version, description: DESCRIPTION },
-    tags: TAGS,
+    tags: [...TAGS, ...[...extensions].flatMap((e) => e.tags ?? [])],
     paths,
     components: {
       schemas,
@@ -208,6 +235,7 @@ export function buildOpenApiDocument(version = '1.0.0'): OpenApiDocument {
           scheme: 'bearer',
           description: 'A server secret of the app in the path (`Authorization: Bearer <secret>`).',
         },
+        ...Object.assign({}, ...[...extensions].map((e) => e.securitySchemes ?? {})),
       },
     },
   };

@@ -10,15 +10,17 @@ import * as s from './schemas.js';
 export type PathParam = 'app' | 'channel' | 'user' | 'file';
 
 export interface RouteSpec {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI path template (`{param}`); Nest routes use `:param`. */
   path: string;
   operationId: string;
   summary: string;
   description?: string;
   tag: string;
-  /** Bearer server secret of the app in the path. */
+  /** Bearer server secret of the app in the path (or, with `security`, that scheme). */
   auth: boolean;
+  /** Security scheme of an authenticated route when not the app's server secret (admin API). */
+  security?: string;
   query?: z.ZodObject;
   body?: z.ZodType;
   /** Accepts the `Idempotency-Key` header. */

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -9,6 +10,7 @@ import { SessionSupervisor } from '@herald/core';
 import { HeraldWsAdapter } from '@herald/realtime';
 import { configureHttp } from '@herald/rest';
 import { signConnectionToken } from '@herald/auth';
+import { HeraldExpressAdapter } from './http2.js';
 
 export interface RunningNode {
   app: NestExpressApplication;
@@ -40,7 +42,14 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
     config = loaded.config;
     devApp = loaded.devApp;
   }
-  const app = await NestFactory.create<NestExpressApplication>(options.module(config), { bufferLogs: true });
+  const { certFile, keyFile } = config.http.tls;
+  // With TLS: HTTP/2 and HTTP/1.1 on one port (see HeraldExpressAdapter); without: plain HTTP/1.1.
+  const tls = certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
+  const app = await NestFactory.create<NestExpressApplication>(
+    options.module(config),
+    new HeraldExpressAdapter(tls),
+    { bufferLogs: true },
+  );
   const logger = app.get(HeraldLogger);
   app.useLogger(logger);
   if (options.websocket) app.useWebSocketAdapter(new HeraldWsAdapter(app, config));
@@ -48,7 +57,7 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   if (options.signals) installSignals(app, logger);
   await app.listen(config.http.port, config.http.host);
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   logger.log({ msg: 'listening', role: options.role, port, node: config.nodeId, apps: config.apps.length });
   if (devApp && options.banner) printDevBanner(devApp, url);
   return { app, config, port, url, close: () => drainAndClose(app) };
@@ -99,6 +108,9 @@ function printDevBanner(app: AppConfig, url: string): void {
     `  ${wsUrl}/connection/websocket?key=${app.keys[0]}`,
     `  > {"id":1,"cmd":"connect","token":"${token}"}`,
     '  > {"id":2,"cmd":"subscribe","channel":"chat:lobby"}',
+    '',
+    'Or over Server-Sent Events (commands: POST /connection/session/{client}, see docs/protocol.md):',
+    `  curl -N '${url}/connection/sse?key=${app.keys[0]}&channels=chat:lobby' -H 'Authorization: Bearer ${token}'`,
     '',
     'Publish:',
     `  curl -s -X POST ${url}/v1/apps/${app.id}/publish -H 'Authorization: Bearer ${app.secrets[0]}' -H 'Content-Type: application/json' -d '{"channel":"chat:lobby","data":{"text":"hello"}}'`,

@@ -1,2 +1,3 @@
 export * from './ports.module.js';
 export * from './bootstrap.js';
+export * from './http2.js';

@@ -10,22 +10,30 @@ import { StateModule } from '@herald/state';
 
 /**
  * The one place where drivers are chosen from validated config (STYLE.md habit 1). Every app
- * imports this; the embedded memory drivers are the zero-config default. The cluster issue adds
- * the Kafka/Redis/PostgreSQL cases here and nowhere else.
+ * imports this; the embedded drivers (memory, PGlite) are the zero-config default, and Kafka, Redis
+ * and PostgreSQL are chosen by `drivers.*` and `control.driver`.
  */
 @Module({})
 export class PortsModule {
   static forRoot(config: NodeConfig): DynamicModule {
+    // One Redis connection per process is shared by every Redis-backed port; it is only opened
+    // when a driver is 'redis'.
+    const redis = {
+      url: config.redis.url,
+      keyPrefix: config.redis.keyPrefix,
+      connectTimeoutMs: config.redis.connectTimeoutMilliseconds,
+      commandTimeoutMs: config.redis.commandTimeoutMilliseconds,
+    };
     return {
       module: PortsModule,
       imports: [
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(config.log.level),
-        BusModule.forRoot({ driver: 'memory' }),
-        PresenceModule.forRoot({ driver: 'memory' }),
-        HistoryModule.forRoot({ driver: 'memory' }),
-        StateModule.forRoot({ driver: 'memory' }),
-        ControlModule.forRoot({ driver: 'config' }),
+        BusModule.forRoot({ driver: config.drivers.bus, kafka: config.kafka }),
+        PresenceModule.forRoot({ driver: config.drivers.presence, redis }),
+        HistoryModule.forRoot({ driver: config.drivers.history, redis }),
+        StateModule.forRoot({ driver: config.drivers.state, redis }),
+        ControlModule.forRoot({ driver: config.control.driver }),
         AuthModule,
       ],
     };

@@ -9,3 +9,8 @@ export * from './memory/memory.idempotency-store.js';
 export * from './memory/memory.ticket-store.js';
 export * from './memory/memory.revocation-store.js';
 export type { MemoryStoreOptions } from './memory/ttl-map.js';
+export * from './redis/redis.rate-limiter.js';
+export * from './redis/redis.idempotency-store.js';
+export * from './redis/redis.ticket-store.js';
+export * from './redis/redis.revocation-store.js';
+export type { RedisStateOptions } from './redis/redis-state.js';

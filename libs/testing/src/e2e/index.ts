@@ -3,3 +3,4 @@ export * from './test-node.js';
 export * from './rest-client.js';
 export * from './raw-ws.js';
 export * from './tokens.js';
+export * from './http-transports.js';

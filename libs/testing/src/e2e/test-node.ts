@@ -63,6 +63,8 @@ export interface TestNodeOptions {
   apps?: Partial<Record<TestAppId, Partial<AppConfigInput>>>;
   /** Node settings over the test defaults (ws timeouts, newConnectionsPerSecond, shutdown, ...). */
   node?: Omit<NodeConfigInput, 'apps' | 'http'>;
+  /** Serve HTTPS (HTTP/2 with HTTP/1.1 fallback) with these PEM files; `url` is then https. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface ServerClose {
@@ -140,10 +142,12 @@ export function testConfigInput(options: TestNodeOptions = {}): NodeConfigInput 
   });
   return {
     env: 'development',
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, ...(options.tls ? { tls: options.tls } : {}) },
     log: { level: 'silent' },
     // One session at most waits 1 s on shutdown; tests close their clients before the node.
     shutdown: { drainSeconds: 1 },
+    // The apps above, read-only in memory: no database per test node (control-plane suites pick a driver).
+    control: { driver: 'config' },
     ...options.node,
     apps: [app('alpha'), app('beta')],
   };

@@ -1,0 +1,2 @@
+export * from './sql-fixtures.js';
+export * from './control-store.contract.js';

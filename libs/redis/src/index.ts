@@ -1,0 +1,3 @@
+export * from './redis-connection.js';
+export * from './redis-script.js';
+export * from './redis-lease.js';

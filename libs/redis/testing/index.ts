@@ -1,0 +1,1 @@
+export * from './outage-proxy.js';
