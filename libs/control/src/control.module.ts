@@ -8,6 +8,7 @@ import { ConfigControlStore } from './memory/config.control-store.js';
 import { openSqlControl, type OpenSqlControlOptions, type SqlControl } from './sql/open-sql-control.js';
 import { MemoryUsageMeter } from './usage/memory.usage-meter.js';
 import { USAGE_METER, USAGE_STORE } from './usage/usage.js';
+import { UsageMetrics } from './usage/usage-metrics.js';
 
 export interface ControlModuleOptions {
   /**
@@ -50,6 +51,7 @@ export class ControlModule {
               inject: [NODE_CONFIG],
             },
             { provide: USAGE_METER, useValue: new MemoryUsageMeter() },
+            UsageMetrics,
           ],
           exports: [CONTROL_STORE, USAGE_METER],
         };
@@ -85,6 +87,7 @@ export class ControlModule {
             { provide: DEVICE_STORE, ...from((c) => c.devices) },
             { provide: USAGE_STORE, ...from((c) => c.usage) },
             { provide: USAGE_METER, ...from((c) => c.meter) },
+            UsageMetrics,
             SqlControlLifecycle,
           ],
           exports: [

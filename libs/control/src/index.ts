@@ -9,6 +9,7 @@ export * from './crypto/master-key.js';
 export * from './usage/usage.js';
 export * from './usage/memory.usage-meter.js';
 export * from './usage/usage-flusher.js';
+export * from './usage/usage-metrics.js';
 export * from './sql/sql-client.js';
 export * from './sql/migrations.js';
 export * from './sql/drivers/pglite.sql-client.js';

@@ -1,2 +1,3 @@
 export * from './logger.js';
 export * from './observability.module.js';
+export * from './metrics.js';
