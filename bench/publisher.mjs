@@ -1,11 +1,14 @@
 // Publisher worker: publishes over the target's REST endpoint and holds one probe subscriber.
 // Driven by run.mjs over IPC:
 //
-//   → {type:'start', target, ctx, port, probeIndex, localAddresses}   connect the probe
+//   → {type:'start', target, ctx, port, probeIndex, localAddresses, probePort?}   connect the probe
+//     (probePort: where the probe subscribes when it is not the publish port, e.g. a gateway
+//     while publishes go to the api in cluster mode)
 //   ← {type:'connected', …}
 //   → {type:'run', mode, rate, startAt, t0, t1, window}             one publish phase
 //   ← {type:'done', …}
 //   → {type:'report'} ← {type:'report', …probe statistics}
+//   → {type:'window', t0, t1}                                        reset the probe's window only
 //   → {type:'stop'}
 //
 // Modes:
@@ -38,7 +41,7 @@ process.on('message', async (msg) => {
       probe = new SubscriberPool({
         target,
         ctx,
-        port,
+        port: msg.probePort ?? port,
         firstIndex: msg.probeIndex,
         count: 1,
         localAddresses: msg.localAddresses,
@@ -50,6 +53,9 @@ process.on('message', async (msg) => {
     }
     case 'run':
       process.send({ type: 'done', ...(await runPhase(msg)) });
+      break;
+    case 'window': // the probe counts a window of publications sent by someone else (cluster flood)
+      probe.setWindow(msg.t0, msg.t1);
       break;
     case 'report':
       process.send({ type: 'report', ...probe.report() });

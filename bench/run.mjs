@@ -16,6 +16,14 @@
 //        --warmup S, --measure S, --per-proc N, --offered N (deliveries/s), --window N (deliveries
 //        in flight when saturated), --nice N (run the benchmark processes at priority -N, root
 //        only: on a shared machine, keeps other work from disturbing the server core).
+//
+// Cluster mode (--cluster, or --targets herald-cluster; see docs/scaling.md): one api process takes
+// the publishes and --gateways N (default 2) gateway processes hold the subscribers, split evenly,
+// on Kafka + Redis (scripts/infra.sh up), with a topic and key prefix of their own per run. Same
+// phases and figures, plus per-process CPU (api, each gateway, the Kafka JVM, redis-server), and
+// flood phases (--flood void:R,subscribed:R,… or none) in which bench/kafka-flood.mjs writes R
+// records/s straight into the publications topic: `void` to channels nobody subscribes to (the
+// per-record cost of a gateway reading every partition), `subscribed` to the benchmark channel.
 //        Every loop and wait below is bounded in count or time.
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -31,6 +39,7 @@ import {
   cpuSeconds,
   listeningPorts,
   nowUs,
+  readBytes,
   rssBytes,
   sleep,
   sleepUntil,
@@ -45,7 +54,10 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    targets: { type: 'string', default: 'ref-naive,ref-framed,herald' },
+    targets: { type: 'string' },
+    cluster: { type: 'boolean', default: false },
+    gateways: { type: 'string', default: '2' },
+    flood: { type: 'string' },
     subs: { type: 'string' },
     warmup: { type: 'string' },
     measure: { type: 'string' },
@@ -57,7 +69,7 @@ const { values: flags } = parseArgs({
 });
 
 const opts = {
-  targets: flags.targets
+  targets: (flags.targets ?? (flags.cluster ? 'herald-cluster' : 'ref-naive,ref-framed,herald'))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
@@ -69,7 +81,22 @@ const opts = {
   windowDeliveries: Number(flags.window),
   idleS: flags.quick ? 2 : 3,
   nice: Number(flags.nice),
+  gateways: Number(flags.gateways),
+  flood: parseFlood(flags.flood ?? 'void:100,void:5000,void:20000'),
 };
+if (!(Number.isInteger(opts.gateways) && opts.gateways >= 1 && opts.gateways <= 8))
+  throw new Error('--gateways must be 1..8');
+
+/** --flood void:5000,subscribed:2000 → [{kind, rate}]; `none` → []. void:0 measures idle consumers. */
+function parseFlood(spec) {
+  if (spec.trim() === 'none') return [];
+  return spec.split(',').map((item) => {
+    const m = /^(void|subscribed):(\d+)$/.exec(item.trim());
+    if (!m || !(Number(m[2]) >= 0 && Number(m[2]) <= 500_000))
+      throw new Error(`bad --flood item "${item}" (void:<records/s> or subscribed:<records/s>, ≤ 500000)`);
+    return { kind: m[1], rate: Number(m[2]) };
+  });
+}
 for (const name of opts.targets) getTarget(name); // fail fast on a typo
 if (opts.subs.some((n) => !Number.isInteger(n) || n < 2 || n > 100_000)) throw new Error('bad --subs');
 if (!(opts.perProc >= 100 && opts.perProc <= 15_000)) throw new Error('--per-proc must be 100..15000');
@@ -174,8 +201,8 @@ function spawnWorker(script) {
 }
 
 /** Starts the target's server on the server core; resolves once it printed its port. */
-async function startServer(target, ctx) {
-  const spec = target.server(ctx);
+async function startServer(target, ctx, role) {
+  const spec = target.server(ctx, role);
   // --inspect on loopback port 0: how the orchestrator forces GC and reads heap statistics the
   // same way for every target, including one (Herald) that has no endpoint for it.
   // BENCH_SERVER_NODE_ARGS adds Node flags to the server only (e.g. --cpu-prof for profiling).
@@ -549,6 +576,391 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cluster mode: one api, N gateways, Kafka + Redis (targets/herald-cluster.mjs, docs/scaling.md)
+// ---------------------------------------------------------------------------------------------
+
+/** n split into k near-equal integer shares. */
+const shares = (n, k) => Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
+
+async function runClusterScenario(target, subs) {
+  log(`\n== ${target.name}, ${fmt(subs)} subscribers over ${opts.gateways} gateways ==`);
+  const ctx = target.prepare();
+  log(
+    `  run ${ctx.runId}: Kafka ${ctx.brokers} (topic prefix "${ctx.topicPrefix}", ${ctx.partitions} partitions), ` +
+      `Redis ${new URL(ctx.redisUrl).host} (key prefix "${ctx.keyPrefix}")`,
+  );
+  const servers = [];
+  const workers = [];
+  try {
+    await target.setup(ctx);
+    // Sequentially: the first process creates the topics; starting all at once races on creation.
+    for (let g = 1; g <= opts.gateways; g++) {
+      const s = await startServer(target, ctx, 'gateway');
+      s.name = `gateway ${g}`;
+      s.role = 'gateway';
+      servers.push(s);
+    }
+    const api = await startServer(target, ctx, 'api');
+    api.name = 'api';
+    api.role = 'api';
+    servers.unshift(api);
+    const gateways = servers.filter((s) => s.role === 'gateway');
+    for (const s of servers) log(`  ${s.name}: pid ${s.pid} on 127.0.0.1:${s.port}`);
+    const infra = target.infraPids();
+    log(
+      `  kafka pid ${infra.kafka ?? '?'}, redis pid ${infra.redis ?? '?'} (shared services: CPU read, never signalled)`,
+    );
+    await sleep(1000);
+    const mem0 = await Promise.all(gateways.map(measureMemory));
+
+    // Subscribers: gateway g holds share[g]; the last gateway's last one is the publisher's probe.
+    const share = shares(subs, gateways.length);
+    const loadgens = [];
+    let index = 0;
+    gateways.forEach((gw, g) => {
+      const own = share[g] - (g === gateways.length - 1 ? 1 : 0);
+      for (let done = 0; done < own;) {
+        const count = Math.min(opts.perProc, own - done);
+        const lg = spawnWorker('loadgen.mjs');
+        lg.count = count;
+        lg.gateway = g;
+        loadgens.push(lg);
+        workers.push(lg);
+        lg.send({
+          type: 'start',
+          target: target.name,
+          ctx,
+          port: gw.port,
+          firstIndex: index,
+          count,
+          localAddresses: sourceAddresses(Math.ceil(count / PER_SOURCE_ADDRESS)),
+        });
+        index += count;
+        done += count;
+      }
+    });
+    const t = Date.now();
+    const connected = Promise.all(loadgens.map((lg) => lg.next('connected', 180_000)));
+    const progress = setInterval(() => {
+      const sub = loadgens.reduce((a, lg) => a + (lg.lastProgress?.subscribed ?? 0), 0);
+      log(`  connecting: ${fmt(sub)}/${fmt(subs - 1)} subscribed`);
+    }, 2000);
+    const lgStart = await connected.finally(() => clearInterval(progress));
+    const publisher = spawnWorker('publisher.mjs');
+    workers.push(publisher);
+    const probe = await publisher.call(
+      {
+        type: 'start',
+        target: target.name,
+        ctx,
+        port: api.port,
+        probePort: gateways.at(-1).port,
+        probeIndex: subs - 1,
+        localAddresses: sourceAddresses(1),
+      },
+      'connected',
+    );
+    const open = lgStart.reduce((a, r) => a + r.open, 0) + probe.open;
+    const failed = lgStart.reduce((a, r) => a + r.failed, 0) + probe.failed;
+    const errors = [...new Set(lgStart.flatMap((r) => r.errors).concat(probe.errors))];
+    log(
+      `  ${fmt(open)} subscribers connected (${share.map((n) => fmt(n)).join(' + ')}) in ${fmt((Date.now() - t) / 1000, 1)} s` +
+        (failed ? `, ${failed} FAILED: ${errors.join('; ')}` : ''),
+    );
+    if (open === 0) throw new Error('no subscriber connected');
+
+    await sleep(opts.idleS * 1000);
+    const mem1 = await Promise.all(gateways.map(measureMemory));
+    const memory = gateways.map((gw, g) => ({
+      process: gw.name,
+      connections: share[g],
+      rssBefore: mem0[g].rss,
+      rssAfter: mem1[g].rss,
+      rssPerConn: (mem1[g].rss - mem0[g].rss) / share[g],
+      heapPerConn: (mem1[g].heapUsed - mem0[g].heapUsed) / share[g],
+    }));
+    for (const m of memory)
+      log(
+        `  ${m.process} idle memory: ${fmt(m.rssPerConn / 1024, 2)} KiB RSS / connection, RSS ${fmt(m.rssBefore / 2 ** 20, 1)} → ${fmt(m.rssAfter / 2 ** 20, 1)} MiB`,
+      );
+
+    const procs = [
+      ...servers.map((s) => ({ name: s.name, pid: s.pid, herald: true, role: s.role })),
+      { name: 'kafka', pid: infra.kafka },
+      { name: 'redis', pid: infra.redis },
+    ].filter((p) => p.pid);
+    const env = { subs: open, share, loadgens, publisher, procs };
+    const phases = [];
+    for (const mode of ['fixed', 'saturated']) {
+      phases.push(await runClusterPhase({ ...env, mode }));
+      await sleep(1000);
+    }
+    if (opts.flood.length) {
+      const flood = spawnWorker('kafka-flood.mjs');
+      workers.push(flood);
+      await flood.call({ type: 'start', target: target.name, ctx }, 'connected');
+      for (const f of opts.flood) {
+        phases.push(await runClusterPhase({ ...env, mode: `flood-${f.kind}`, flood, floodRate: f.rate }));
+        await sleep(1000);
+      }
+    }
+    return {
+      target: target.name,
+      cluster: true,
+      gateways: opts.gateways,
+      partitions: ctx.partitions,
+      subs,
+      connected: open,
+      perGateway: share,
+      failed,
+      connectErrors: errors,
+      memory,
+      phases,
+    };
+  } finally {
+    for (const w of workers) if (w.connected) w.send({ type: 'stop' });
+    await Promise.all(workers.map((w) => stopProcess(w, 3000)));
+    await Promise.all(servers.map((s) => stopProcess(s.proc, 10_000)));
+    log(`  cleanup: ${await target.cleanup(ctx)}`);
+  }
+}
+
+/**
+ * One measured phase in cluster mode. Publish phases (fixed, saturated) as in runPhase, through
+ * the api; flood phases (flood-void, flood-subscribed) write records straight into Kafka.
+ */
+async function runClusterPhase({ mode, subs, loadgens, publisher, procs, flood, floodRate }) {
+  const isFlood = mode.startsWith('flood-');
+  const fixed = mode === 'fixed';
+  const rate = fixed ? opts.offered / subs : floodRate; // publications (records) per second
+  const window = Math.max(2, Math.round(opts.windowDeliveries / subs));
+  const startAt = nowUs() + 300_000;
+  const t0 = startAt + opts.warmupS * 1e6;
+  const t1 = t0 + opts.measureS * 1e6;
+  log(
+    `  ${mode}: ` +
+      (fixed
+        ? `${fmt(rate, 1)} publications/s = ${fmt(opts.offered)} deliveries/s offered through the api`
+        : mode === 'saturated'
+          ? `as fast as delivered, ≤ ${window} publications (${fmt(window * subs)} deliveries) in flight`
+          : mode === 'flood-void'
+            ? `${fmt(rate)} records/s written to Kafka for 64 channels nobody subscribes to`
+            : `${fmt(rate)} records/s written to Kafka for the subscribed channel (${fmt(rate * subs)} deliveries/s offered)`) +
+      `, ${opts.warmupS} s warm-up + ${opts.measureS} s measured`,
+  );
+
+  for (const lg of loadgens) lg.send({ type: 'window', t0, t1 });
+  const done = isFlood
+    ? flood.call(
+        {
+          type: 'run',
+          rate,
+          channels:
+            mode === 'flood-void' ? { kind: 'void', count: 64 } : { kind: 'subscribed', channel: 'bench' },
+          startAt,
+          t0,
+          t1,
+        },
+        'done',
+        (t1 - nowUs()) / 1000 + 30_000,
+      )
+    : publisher.call(
+        { type: 'run', mode, rate, startAt, t0, t1, window },
+        'done',
+        (t1 - nowUs()) / 1000 + 30_000,
+      );
+  if (isFlood) publisher.send({ type: 'window', t0, t1 }); // probe counts flood deliveries too
+  const sample = () => ({
+    cores: [coreSeconds(SERVER_CORE), coreSeconds(LOADGEN_CORE)],
+    procs: procs.map((p) => ({ cpu: cpuSeconds(p.pid), read: readBytes(p.pid) })),
+    publisher: cpuSeconds(publisher.pid),
+    loadgens: loadgens.map((lg) => cpuSeconds(lg.pid)),
+    flood: flood ? cpuSeconds(flood.pid) : 0,
+    self: process.cpuUsage(),
+  });
+  await sleepUntil(t0);
+  const c0 = sample();
+  for (let s = 1; s <= opts.measureS; s++) await sleepUntil(t0 + s * 1e6);
+  const c1 = sample();
+  const pub = await done;
+  const publishedInWindow = isFlood ? pub.producedInWindow : pub.publishedInWindow;
+
+  // Drain (bounded): every delivery of a publication sent in the window, or nothing moves for 2 s.
+  const expected = publishedInWindow * subs;
+  const collect = () =>
+    Promise.all([...loadgens, publisher].map((w) => w.call({ type: 'report' }, 'report')));
+  let reports = await collect();
+  let received = reports.reduce((a, r) => a + r.sentInWindow, 0);
+  for (let i = 0, still = 0; i < 60 && received < expected && still < 8 && mode !== 'flood-void'; i++) {
+    await sleep(250);
+    reports = await collect();
+    const now = reports.reduce((a, r) => a + r.sentInWindow, 0);
+    still = now === received ? still + 1 : 0;
+    received = now;
+  }
+  const hist = new Histogram();
+  for (const r of reports) hist.merge(r.hist);
+  const recv = reports.reduce((a, r) => a + r.recvInWindow, 0);
+  const dropped = reports.reduce((a, r) => a + r.dropped, 0);
+  const S = opts.measureS;
+  const processes = procs.map((p, i) => {
+    const cpu = c1.procs[i].cpu - c0.procs[i].cpu;
+    const read =
+      c1.procs[i].read != null && c0.procs[i].read != null ? c1.procs[i].read - c0.procs[i].read : null;
+    return {
+      name: p.name,
+      role: p.role ?? p.name,
+      herald: !!p.herald,
+      cpuUtil: cpu / S,
+      cpuSecPerMillion: recv ? cpu / (recv / 1e6) : null,
+      cpuUsPerPublication: publishedInWindow ? (cpu * 1e6) / publishedInWindow : null,
+      readBytesPerSec: read == null ? null : read / S,
+      readBytesPerPublication: read == null || !publishedInWindow ? null : read / publishedInWindow,
+    };
+  });
+  const heraldCpu = processes.filter((p) => p.herald).reduce((a, p) => a + p.cpuUtil * S, 0);
+  const allCpu = processes.reduce((a, p) => a + p.cpuUtil * S, 0);
+  const lgCpu = c1.loadgens.map((c, i) => (c - c0.loadgens[i]) / S);
+  const pubCpu = (c1.publisher - c0.publisher) / S;
+  const floodCpu = (c1.flood - c0.flood) / S;
+  const selfCpu = (c1.self.user + c1.self.system - c0.self.user - c0.self.system) / 1e6 / S;
+  const coreBusy = c0.cores.map((c, i) => (c && c1.cores[i] ? (c1.cores[i].busy - c.busy) / S : null));
+  const softirq =
+    c0.cores.reduce((a, c, i) => a + (c && c1.cores[i] ? c1.cores[i].softirq - c.softirq : 0), 0) / S;
+  const machineBusy = coreBusy.reduce((a, b) => a + (b ?? 0), 0);
+  const known = allCpu / S + lgCpu.reduce((a, b) => a + b, 0) + pubCpu + floodCpu + selfCpu;
+  const res = {
+    mode,
+    publicationsPerSec: publishedInWindow / S,
+    offeredDeliveriesPerSec: fixed ? opts.offered : mode === 'flood-subscribed' ? rate * subs : null,
+    offeredRecordsPerSec: isFlood ? rate : null,
+    deliveriesPerSec: recv / S,
+    serverCpuUtil: heraldCpu / S, // api + gateways
+    clusterCpuUtil: allCpu / S, // + Kafka + Redis
+    cpuSecPerMillion: recv ? heraldCpu / (recv / 1e6) : null,
+    clusterCpuSecPerMillion: recv ? allCpu / (recv / 1e6) : null,
+    deliveriesPerCpuSec: heraldCpu > 0 ? recv / heraldCpu : null,
+    processes,
+    latencyMs: {
+      p50: hist.quantileMs(0.5),
+      p99: hist.quantileMs(0.99),
+      p999: hist.quantileMs(0.999),
+      max: hist.max / 1000,
+    },
+    deliveredPct: expected && mode !== 'flood-void' ? (100 * received) / expected : null,
+    publishedInWindow,
+    publishFailures: pub.failed,
+    publishErrors: pub.errors,
+    publishSkipped: pub.skipped,
+    probeStalls: pub.stalls ?? 0,
+    droppedConnections: dropped,
+    loadgenCpuUtil: lgCpu,
+    publisherCpuUtil: pubCpu,
+    floodCpuUtil: floodCpu,
+    orchestratorCpuUtil: selfCpu,
+    coreBusy,
+    softirq,
+    machineBusy,
+    // Busy time on the machine not explained by any process measured here: other users' work.
+    unattributed: Math.max(0, machineBusy - softirq - known),
+    warnings: [],
+  };
+  const heraldSaturated = processes.filter((p) => p.herald && p.cpuUtil > 0.85);
+  for (const p of heraldSaturated)
+    res.warnings.push(
+      `${p.name} used ${fmt(p.cpuUtil * 100)}% of a core: it may be the bottleneck of this row`,
+    );
+  if (machineBusy > 1.8)
+    res.warnings.push(`machine ${fmt(machineBusy * 50)}% busy (both cores): every process competes for CPU`);
+  if (res.unattributed > 0.15)
+    res.warnings.push(`~${fmt(res.unattributed * 100)}% of a core used by processes outside this benchmark`);
+  if (pub.failed) res.warnings.push(`${pub.failed} publishes failed: ${pub.errors.join('; ')}`);
+  if (pub.skipped) res.warnings.push(`${pub.skipped} scheduled publications/records skipped (backlog)`);
+  if (dropped) res.warnings.push(`${dropped} subscribers disconnected`);
+  if (res.offeredDeliveriesPerSec && res.deliveriesPerSec < 0.95 * res.offeredDeliveriesPerSec)
+    res.warnings.push('delivered less than 95% of the offered rate');
+
+  const per = processes
+    .map(
+      (p) =>
+        `${p.name} ${fmt(p.cpuUtil * 100)}%` +
+        (isFlood && p.role === 'gateway'
+          ? ` (${fmt(p.cpuUsPerPublication, 1)} µs, ${fmt(p.readBytesPerPublication)} B read / record)`
+          : ''),
+    )
+    .join(', ');
+  log(
+    `    ${fmt(res.publicationsPerSec)} publications/s, ${fmt(res.deliveriesPerSec)} deliveries/s; CPU ${per}; ` +
+      `cores ${coreBusy.map((b) => fmt((b ?? 0) * 100) + '%').join(' / ')} busy` +
+      (recv
+        ? `; ${fmt(res.cpuSecPerMillion, 3)} Herald CPU s / M deliveries (${fmt(res.clusterCpuSecPerMillion, 3)} with Kafka + Redis), ` +
+          `latency p50 ${fmt(res.latencyMs.p50, 2)} p99 ${fmt(res.latencyMs.p99, 2)} p99.9 ${fmt(res.latencyMs.p999, 2)} ms, delivered ${fmt(res.deliveredPct, 3)}%`
+        : '') +
+      `; load generators ${lgCpu.map((u) => fmt(u * 100) + '%').join(' ')} + publisher ${fmt(pubCpu * 100)}%` +
+      (isFlood ? ` + flood ${fmt(floodCpu * 100)}%` : ''),
+  );
+  for (const w of res.warnings) log(`    WARNING: ${w}`);
+  return res;
+}
+
+function clusterMarkdown(results) {
+  const out = [];
+  const names = [...new Set(results.flatMap((s) => s.phases.flatMap((p) => p.processes.map((x) => x.name))))];
+  out.push(
+    `| subscribers (per gateway) | phase | publications/s | delivered/s | Herald CPU s per M deliveries (with Kafka + Redis) | p50 ms | p99 ms | p99.9 ms | delivered | ${names.map((n) => `${n} CPU`).join(' | ')} | cores busy | not ours |`,
+  );
+  out.push(`|---|---|---:|---:|---:|---:|---:|---:|---:|${names.map(() => '---:|').join('')}---:|---:|`);
+  for (const s of results) {
+    for (const p of s.phases) {
+      const phase =
+        p.mode === 'fixed'
+          ? `fixed ${fmt(p.offeredDeliveriesPerSec / 1000)}k/s`
+          : p.mode.startsWith('flood')
+            ? `${p.mode} ${fmt(p.offeredRecordsPerSec)}/s`
+            : p.mode;
+      const cpu = names.map((n) => {
+        const x = p.processes.find((q) => q.name === n);
+        return x ? `${fmt(x.cpuUtil * 100)}%` : '–';
+      });
+      const hasDeliveries = p.deliveriesPerSec > 0;
+      out.push(
+        `| ${fmt(s.connected)} (${s.perGateway.map((n) => fmt(n)).join(' + ')}) | ${phase} | ${fmt(p.publicationsPerSec)} | ${fmt(p.deliveriesPerSec)} | ` +
+          `${hasDeliveries ? `${fmt(p.cpuSecPerMillion, 3)} (${fmt(p.clusterCpuSecPerMillion, 3)})` : '–'} | ` +
+          `${hasDeliveries ? fmt(p.latencyMs.p50, 2) : '–'} | ${hasDeliveries ? fmt(p.latencyMs.p99, 2) : '–'} | ${hasDeliveries ? fmt(p.latencyMs.p999, 2) : '–'} | ` +
+          `${p.deliveredPct == null ? '–' : fmt(p.deliveredPct, 2) + '%'} | ${cpu.join(' | ')} | ${p.coreBusy.map((b) => fmt((b ?? 0) * 100) + '%').join(' / ')} | ${fmt(p.unattributed * 100)}% |`,
+      );
+    }
+  }
+  const floods = results.flatMap((s) =>
+    s.phases.filter((p) => p.mode.startsWith('flood')).map((p) => ({ s, p })),
+  );
+  if (floods.length) {
+    out.push('');
+    out.push(
+      '| subscribers | flood phase | records/s written | per gateway: CPU µs per record | per gateway: bytes read per record | api CPU µs per record | Kafka CPU µs per record |',
+    );
+    out.push('|---:|---|---:|---:|---:|---:|---:|');
+    for (const { s, p } of floods) {
+      const gws = p.processes.filter((x) => x.role === 'gateway');
+      const one = (n) => p.processes.find((x) => x.name === n);
+      out.push(
+        `| ${fmt(s.connected)} | ${p.mode} ${fmt(p.offeredRecordsPerSec)}/s | ${fmt(p.publicationsPerSec)} | ${gws.map((g) => fmt(g.cpuUsPerPublication, 1)).join(' / ')} | ` +
+          `${gws.map((g) => fmt(g.readBytesPerPublication)).join(' / ')} | ${fmt(one('api')?.cpuUsPerPublication, 1)} | ${fmt(one('kafka')?.cpuUsPerPublication, 1)} |`,
+      );
+    }
+  }
+  out.push('');
+  out.push('| subscribers | gateway | RSS before → after (MiB) | RSS per idle connection |');
+  out.push('|---:|---|---:|---:|');
+  for (const s of results)
+    for (const m of s.memory)
+      out.push(
+        `| ${fmt(s.connected)} | ${m.process} | ${fmt(m.rssBefore / 2 ** 20, 1)} → ${fmt(m.rssAfter / 2 ** 20, 1)} | ${fmt(m.rssPerConn / 1024, 2)} KiB |`,
+      );
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
 
@@ -558,7 +970,7 @@ function markdown(results) {
     '| target | subscribers | phase | delivered/s | server CPU (core busy) | CPU s per M deliveries | deliveries per CPU s | p50 ms | p99 ms | p99.9 ms | delivered | load-gen core |',
   );
   out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const s of results) {
+  for (const s of results.filter((r) => !r.cluster)) {
     for (const p of s.phases) {
       const loadCore = p.loadgenCpuUtil.reduce((a, b) => a + b, 0) + p.publisherCpuUtil;
       const phase = p.mode === 'fixed' ? `fixed ${fmt(p.offeredDeliveriesPerSec / 1000)}k/s` : 'saturated';
@@ -574,7 +986,7 @@ function markdown(results) {
     '| target | subscribers | RSS before → after (MiB) | RSS per idle connection | JS heap per idle connection |',
   );
   out.push('|---|---:|---:|---:|---:|');
-  for (const s of results) {
+  for (const s of results.filter((r) => !r.cluster)) {
     const m = s.memory;
     out.push(
       `| ${s.target} | ${fmt(m.connections)} | ${fmt(m.rssBefore / 2 ** 20, 1)} → ${fmt(m.rssAfter / 2 ** 20, 1)} | ` +
@@ -635,7 +1047,8 @@ async function main() {
   for (const name of opts.targets) {
     for (const subs of opts.subs) {
       try {
-        results.push(await runScenario(getTarget(name), subs));
+        const target = getTarget(name);
+        results.push(await (target.cluster ? runClusterScenario(target, subs) : runScenario(target, subs)));
       } catch (err) {
         log(`  ERROR: ${name} at ${subs} subscribers: ${err.message}`);
         failures.push({ target: name, subs, error: err.message });
@@ -643,7 +1056,12 @@ async function main() {
     }
   }
 
-  const md = markdown(results);
+  const md = [
+    results.some((r) => !r.cluster) ? markdown(results) : '',
+    results.some((r) => r.cluster) ? clusterMarkdown(results.filter((r) => r.cluster)) : '',
+  ]
+    .filter(Boolean)
+    .join('\n\n');
   const checks = checkTargets(results);
   log('\n' + md);
   if (checks.length) log('\n' + checks.join('\n'));

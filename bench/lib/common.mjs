@@ -197,3 +197,17 @@ export function listeningPorts(pid) {
   }
   return [...ports];
 }
+
+/**
+ * Bytes a process has read so far through read-like system calls, sockets included (`rchar` of
+ * /proc/<pid>/io), or null if it is gone or not readable. The cluster benchmark uses it for what
+ * a gateway receives (almost all of it Kafka fetch responses).
+ */
+export function readBytes(pid) {
+  try {
+    const m = /^rchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

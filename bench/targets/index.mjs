@@ -2,8 +2,14 @@
 
 import { refNaive, refFramed } from './ref.mjs';
 import { herald } from './herald.mjs';
+import { heraldCluster } from './herald-cluster.mjs';
 
-export const targets = { 'ref-naive': refNaive, 'ref-framed': refFramed, herald };
+export const targets = {
+  'ref-naive': refNaive,
+  'ref-framed': refFramed,
+  herald,
+  'herald-cluster': heraldCluster,
+};
 
 export function getTarget(name) {
   const t = targets[name];

@@ -3,7 +3,12 @@
 # assembled from Maven Central artifacts and run with the machine's Java (17+), on two free
 # loopback ports (PLAINTEXT for clients, CONTROLLER for the Raft quorum of one).
 #   scripts/infra/kafka.sh up|down|status
+#   scripts/infra/kafka.sh up-instance <dir> | down-instance <dir>
 # `up` writes HERALD_TEST_KAFKA_URL=127.0.0.1:<port> to .infra/kafka.env.
+# `up-instance <dir>` starts a separate, private broker whose files all live in <dir> (config,
+# data, log, kafka.pid, kafka.env with its address), for a test that must stop or pause its broker
+# (SIGSTOP) without disturbing the shared one; `down-instance <dir>` stops it. Same jars, same
+# readiness probe. libs/testing/src/cluster/kafka-instance.ts drives these verbs.
 #
 # Assembly: a generated pom under .infra/kafka-build depends on org.apache.kafka:kafka_2.13 and a
 # log4j2 binding for slf4j; `mvn dependency:copy-dependencies` puts the jars in
@@ -21,16 +26,31 @@ KAFKA_VERSION="${HERALD_KAFKA_VERSION:-4.3.1}"
 LOG4J_VERSION="2.25.4"
 HEAP="${HERALD_KAFKA_HEAP:-512m}"
 
-DIR="$INFRA_DIR/kafka"
-DATA="$DIR/data"
 BUILD="$INFRA_DIR/kafka-build"
 LIBS="$INFRA_DIR/cache/kafka-libs"
 M2="$INFRA_DIR/cache/m2"
-PID_FILE="$INFRA_DIR/kafka.pid"
-LOG_FILE="$INFRA_DIR/kafka.log"
-ENV_FILE="$INFRA_DIR/kafka.env"
-PORT_FILE="$DIR/port"
 STAMP="$LIBS/.kafka-$KAFKA_VERSION"
+
+# Where one broker keeps its files: the shared broker under .infra, a private instance in its dir.
+use_shared_paths() {
+  DIR="$INFRA_DIR/kafka"
+  DATA="$DIR/data"
+  PID_FILE="$INFRA_DIR/kafka.pid"
+  LOG_FILE="$INFRA_DIR/kafka.log"
+  ENV_FILE="$INFRA_DIR/kafka.env"
+  PORT_FILE="$DIR/port"
+}
+
+use_instance_paths() {
+  mkdir -p "$1"
+  DIR="$(cd "$1" && pwd)"
+  DATA="$DIR/data"
+  PID_FILE="$DIR/kafka.pid"
+  LOG_FILE="$DIR/kafka.log"
+  ENV_FILE="$DIR/kafka.env"
+  PORT_FILE="$DIR/port"
+}
+use_shared_paths
 
 is_running() {
   [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null
@@ -165,9 +185,12 @@ logger.cluster.level = WARN
 EOF
 }
 
-# The JVM command line; "$LIBS/*" is Java's classpath wildcard, not a shell glob.
-JAVA=(java -Xms128m -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
-  -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$LIBS/*")
+# The JVM command line (set by set_java once DIR is known); "$LIBS/*" is Java's classpath
+# wildcard, not a shell glob.
+set_java() {
+  JAVA=(java -Xms128m -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+    -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$LIBS/*")
+}
 
 up() {
   if is_running && [ -f "$PORT_FILE" ]; then
@@ -186,6 +209,7 @@ up() {
   while [ "$controller_port" = "$port" ]; do controller_port="$(free_port)"; done
   echo "$port" >"$PORT_FILE"
   write_config "$port" "$controller_port"
+  set_java
   # A cluster id is 16 random bytes, base64url without padding.
   local cluster_id
   cluster_id="$(node -e "console.log(require('crypto').randomBytes(16).toString('base64url'))")"
@@ -233,12 +257,29 @@ status() {
   fi
 }
 
+instance_dir() {
+  if [ -z "${1:-}" ]; then
+    echo "usage: scripts/infra/kafka.sh $2 <dir>" >&2
+    exit 2
+  fi
+}
+
 case "${1:-status}" in
   up) up ;;
   down) down ;;
   status) status ;;
+  up-instance)
+    instance_dir "${2:-}" up-instance
+    use_instance_paths "$2"
+    up
+    ;;
+  down-instance)
+    instance_dir "${2:-}" down-instance
+    use_instance_paths "$2"
+    down
+    ;;
   *)
-    echo "usage: scripts/infra/kafka.sh up|down|status" >&2
+    echo "usage: scripts/infra/kafka.sh up|down|status|up-instance <dir>|down-instance <dir>" >&2
     exit 2
     ;;
 esac

@@ -5,6 +5,8 @@ import { CoreModule } from '@herald/core';
 import { RealtimeModule } from '@herald/realtime';
 import { HealthModule, RestModule } from '@herald/rest';
 import { PortsModule } from '@herald/runtime';
+import { DemoModule } from './demo/demo.module.js';
+import { WebhookEventsModule, WebhooksModule } from '@herald/webhooks';
 
 /** Everything in one process on embedded drivers: `npm start`. */
 @Module({})
@@ -14,11 +16,15 @@ export class StandaloneModule {
       module: StandaloneModule,
       imports: [
         PortsModule.forRoot(config),
+        WebhookEventsModule.forRoot(),
+        WebhooksModule.forRoot(),
         CoreModule,
         RealtimeModule,
         RestModule,
         AdminModule.forRoot(),
         HealthModule,
+        // The demo pages at `/`: development only (they mint tokens for anyone who asks).
+        ...(DemoModule.enabled(config) ? [DemoModule.forRoot(config)] : []),
       ],
     };
   }

@@ -1,16 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { NodeConfig } from '@herald/config';
-import { CoreModule } from '@herald/core';
 import { HealthModule } from '@herald/rest';
 import { PortsModule } from '@herald/runtime';
+import { WebhooksModule } from '@herald/webhooks';
 
-/** Consumes lifecycle events and delivers signed webhooks (webhooks issue); for now it starts and reports ready. */
+/** Consumes lifecycle events (`herald.events`, group `herald.webhooks`) and delivers signed webhooks. */
 @Module({})
 export class WebhookDispatcherModule {
   static forRoot(config: NodeConfig): DynamicModule {
     return {
       module: WebhookDispatcherModule,
-      imports: [PortsModule.forRoot(config), CoreModule, HealthModule],
+      imports: [PortsModule.forRoot(config), WebhooksModule.forRoot(), HealthModule],
     };
   }
 }

@@ -6,6 +6,7 @@ import {
   Get,
   HttpCode,
   Inject,
+  Optional,
   Param,
   Patch,
   Post,
@@ -31,6 +32,7 @@ import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminService } from './admin.service.js';
 import * as s from './admin.schemas.js';
 import { apnsCredential, fcmCredential } from './push-credentials.js';
+import { WEBHOOK_STORE, WebhookDispatcher, type WebhookStore } from '@herald/webhooks';
 
 type Out<T extends z.ZodType> = z.output<T>;
 
@@ -103,7 +105,16 @@ export class AdminController {
   constructor(
     private readonly service: AdminService,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Optional() @Inject(WEBHOOK_STORE) private readonly webhookStore?: WebhookStore,
+    @Optional() private readonly webhookDispatcher?: WebhookDispatcher,
   ) {}
+
+  /** The dead-letter store lives with the dispatcher; nodes without one answer not_available. */
+  private deadLetterStore(): WebhookStore {
+    if (!this.webhookStore)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'this node does not run the webhook dispatcher');
+    return this.webhookStore;
+  }
 
   // --- apps --------------------------------------------------------------------------------------
 
@@ -268,6 +279,48 @@ export class AdminController {
       admin.createWebhook(appId, { url: input.url, events: input.events }),
     );
     return { webhook: webhookBody(created.record), signing_secret: created.signingSecret };
+  }
+
+  @Get(':app/webhooks/dead-letters')
+  async listDeadLetters(
+    @Param('app') appId: string,
+    @Query() query: unknown,
+  ): Promise<Out<typeof s.deadLetterListResult>> {
+    const q = parseQuery(s.deadLetterQuery, query);
+    const limit = Math.min(1000, Math.max(1, Number(q.limit ?? 100)));
+    const list = await this.deadLetterStore().listDeadLetters(appId, limit);
+    return {
+      dead_letters: list.map((d) => ({
+        webhook: d.endpointId,
+        event: { ...d.event },
+        reason: d.reason,
+        attempts: d.attempts,
+        dead_at: new Date(d.deadAt).toISOString(),
+        ...(d.lastError !== undefined ? { last_error: d.lastError } : {}),
+      })),
+    };
+  }
+
+  @Post(':app/webhooks/dead-letters/replay')
+  @HttpCode(200)
+  async replayDeadLetters(
+    @Param('app') appId: string,
+    @Body() body: unknown,
+  ): Promise<Out<typeof s.replayResult>> {
+    const input = parseBody(s.replayBody, body ?? {});
+    const replayed = await this.deadLetterStore().replay(appId, Date.now(), input.event_ids);
+    this.webhookDispatcher?.kick();
+    return { replayed };
+  }
+
+  @Post(':app/webhooks/:webhook/enable')
+  @HttpCode(200)
+  async enableWebhook(
+    @Param('app') appId: string,
+    @Param('webhook') id: string,
+  ): Promise<Out<typeof s.adminEmptyResult>> {
+    await this.deadLetterStore().enableEndpoint(appId, id);
+    return {};
   }
 
   @Delete(':app/webhooks/:webhook')

@@ -197,6 +197,10 @@ export const WEBHOOK_EVENTS = [
   'member_added',
   'member_removed',
   'client_event',
+  'connection_opened',
+  'connection_closed',
+  'push_delivered',
+  'push_failed',
 ] as const;
 
 export const createWebhookBody = named(
@@ -354,3 +358,54 @@ export const mintTokenResult = named(
 );
 
 export const adminEmptyResult = named('Empty', z.strictObject({}), 'Done.');
+
+export const deadLetterQuery = named(
+  'DeadLetterQuery',
+  z.strictObject({
+    limit: z
+      .string()
+      .regex(/^\d{1,4}$/, 'limit is 1..1000')
+      .optional()
+      .describe('Most entries returned, newest first (default 100, at most 1000).'),
+  }),
+  'Dead-letter listing.',
+);
+
+export const deadLetterListResult = named(
+  'WebhookDeadLetterList',
+  z.strictObject({
+    dead_letters: z.array(
+      z.strictObject({
+        webhook: z.string().describe('Endpoint id.'),
+        event: z.record(z.string(), z.unknown()).describe('The event as it would have been delivered.'),
+        reason: z
+          .string()
+          .describe(
+            '`retention_exceeded`, `gone` (410), `overflow`, `blocked_address`, `endpoint_removed`, `endpoint_disabled`.',
+          ),
+        attempts: z.number().int(),
+        dead_at: time,
+        last_error: z.string().optional(),
+      }),
+    ),
+  }),
+  'Webhook events that could not be delivered, newest first.',
+);
+
+export const replayBody = named(
+  'WebhookReplayRequest',
+  z.strictObject({
+    event_ids: z
+      .array(z.string().max(100))
+      .max(10_000)
+      .optional()
+      .describe('Only these events (default: all).'),
+  }),
+  'Which dead letters to deliver again.',
+);
+
+export const replayResult = named(
+  'WebhookReplayResult',
+  z.strictObject({ replayed: z.number().int().describe('Events queued again (same event ids).') }),
+  'Replay queued.',
+);

@@ -109,6 +109,18 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description: '`memory` (default) or `redis`.',
   },
   {
+    name: 'HERALD_WEBHOOKS_RETENTION_HOURS',
+    target: 'webhooks.retentionHours',
+    kind: 'integer',
+    description: 'How long undelivered webhooks are retried before they are dead-lettered (default 72).',
+  },
+  {
+    name: 'HERALD_WEBHOOKS_ALLOW_NETWORKS',
+    target: 'webhooks.allowNetworks',
+    kind: 'list',
+    description: 'Comma-separated IPs or CIDRs that webhook endpoints may resolve to although private.',
+  },
+  {
     name: 'HERALD_KAFKA_BROKERS',
     target: 'kafka.brokers',
     kind: 'list',
@@ -137,6 +149,13 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     target: 'kafka.topicPrefix',
     kind: 'string',
     description: 'Prepended to every topic and consumer-group name.',
+  },
+  {
+    name: 'HERALD_CLUSTER_ADVERTISE_URL',
+    target: 'cluster.advertiseUrl',
+    kind: 'string',
+    description:
+      'Base URL at which the other nodes reach this one (`http://<pod-ip>:<port>`); HTTP session commands for sessions held here are forwarded to it.',
   },
   {
     name: 'HERALD_CONTROL_DRIVER',

@@ -526,6 +526,85 @@ const nodeConfigObject = z.strictObject({
     })
     .prefault({})
     .describe('Admin API (apps, keys, credentials); separate from app secrets.'),
+  cluster: z
+    .strictObject({
+      advertiseUrl: z
+        .string()
+        .regex(/^https?:\/\/[^/\s]+$/, 'advertiseUrl must be http(s)://host:port, without a path')
+        .optional()
+        .describe(
+          'Base URL at which the other nodes reach this one (`http://10.0.3.7:8080`): a node that ' +
+            'receives an SSE or long-poll session command for a session it does not hold forwards it ' +
+            'there. Unset: `http://<http.host>:<port>`, with the hostname when listening on all interfaces.',
+        ),
+    })
+    .prefault({})
+    .describe('How the nodes of a cluster reach each other (docs/scaling.md).'),
+  webhooks: z
+    .strictObject({
+      retentionHours: int()
+        .positive()
+        .max(24 * 30)
+        .default(72)
+        .describe(
+          'An undelivered batch is retried for this long after its first attempt, then moved to the ' +
+            'dead-letter store (listed and replayable through the admin API).',
+        ),
+      requestTimeoutMilliseconds: int()
+        .positive()
+        .max(60_000)
+        .default(5000)
+        .describe('A delivery without a complete response within this time counts as failed and is retried.'),
+      batchSize: int()
+        .positive()
+        .max(1000)
+        .default(50)
+        .describe('Most events in one POST (`{time_ms, events}`).'),
+      batchMaxBytes: int()
+        .positive()
+        .default(64 * 1024)
+        .describe('Most body bytes in one POST; a single larger event is sent alone.'),
+      backoffInitialMilliseconds: int()
+        .positive()
+        .default(1000)
+        .describe(
+          'Ceiling of the first retry delay; it doubles per attempt, and the delay is drawn uniformly below it (full jitter).',
+        ),
+      backoffMaxMilliseconds: int()
+        .positive()
+        .default(3_600_000)
+        .describe('Largest retry delay (also caps a Retry-After the endpoint asks for).'),
+      maxConcurrentDeliveries: int()
+        .positive()
+        .max(10_000)
+        .default(64)
+        .describe(
+          'Deliveries in flight at once on this node over all endpoints; each endpoint has at most one, ' +
+            'so a slow endpoint holds one slot and never delays another.',
+        ),
+      maxQueuedPerEndpoint: int()
+        .positive()
+        .default(10_000)
+        .describe(
+          'Events queued per endpoint; beyond it new events go straight to the dead-letter store, so a dead endpoint cannot grow memory without bound.',
+        ),
+      occupancyDebounceMilliseconds: int()
+        .nonnegative()
+        .default(5000)
+        .describe(
+          'A channel that empties and is subscribed again within this window (a reconnect) causes no ' +
+            '`channel_vacated`/`channel_occupied` pair; likewise `member_removed`/`member_added`.',
+        ),
+      allowNetworks: z
+        .array(z.string().regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'allowNetworks entries are IPs or CIDRs'))
+        .default([])
+        .describe(
+          'SSRF allow-list: addresses or CIDRs (`10.0.0.0/8`, `127.0.0.1`) that endpoints may resolve to ' +
+            'although they are loopback, private, link-local, CGNAT or metadata addresses, which are refused otherwise.',
+        ),
+    })
+    .prefault({})
+    .describe('Webhook events and their delivery (docs/webhooks.md).'),
 });
 
 export const nodeConfigSchema = nodeConfigObject

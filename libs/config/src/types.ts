@@ -188,4 +188,39 @@ export interface NodeConfig {
   drivers: DriversConfig;
   /** Kafka for the `kafka` bus driver. */
   kafka: KafkaConfig;
+  /** How the nodes of a cluster reach each other. */
+  cluster: ClusterConfig;
+  /** Webhook events and their delivery (libs/webhooks, docs/webhooks.md). */
+  webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** An undelivered batch is retried for this long, then dead-lettered. */
+  retentionHours: number;
+  /** A delivery that has no complete response after this long counts as failed. */
+  requestTimeoutMilliseconds: number;
+  /** Most events in one POST. */
+  batchSize: number;
+  /** Most body bytes in one POST (a single larger event is sent alone). */
+  batchMaxBytes: number;
+  /** First retry delay ceiling; doubles per attempt (full jitter). */
+  backoffInitialMilliseconds: number;
+  /** Retry delay ceiling. */
+  backoffMaxMilliseconds: number;
+  /** Deliveries in flight at once on this node, over all endpoints. */
+  maxConcurrentDeliveries: number;
+  /** Events queued per endpoint; beyond it new events are dead-lettered (bounded memory). */
+  maxQueuedPerEndpoint: number;
+  /** A channel that empties and fills again within this window causes no vacated/occupied pair. */
+  occupancyDebounceMilliseconds: number;
+  /** Addresses (IP or CIDR) that endpoints may resolve to even though they are private. */
+  allowNetworks: string[];
+}
+
+export interface ClusterConfig {
+  /**
+   * Base URL at which other nodes reach this one (HTTP session commands are forwarded to the node
+   * holding the session). Unset: derived from `http.host` and the listening port.
+   */
+  advertiseUrl?: string;
 }

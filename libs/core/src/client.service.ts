@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { PRESENCE_REGISTRY, type ExpiredMember, type PresenceRegistry } from '@herald/presence';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { TicketService, TokenVerifier } from '@herald/auth';
+import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/webhooks';
 import {
   DisconnectCode,
   ErrorCode,
@@ -58,6 +59,7 @@ export class ClientService {
     private readonly tokens: TokenVerifier,
     private readonly tickets: TicketService,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
+    @Optional() @Inject(LIFECYCLE_EVENTS) private readonly events?: LifecycleEvents,
   ) {
     this.nodeId = config.nodeId;
     hub.onServerUnsubscribe = (s, channel) => void this.serverUnsubscribe(s, channel, UNSUB_BY_SERVER);
@@ -196,6 +198,7 @@ export class ClientService {
       { client: session.id, user, node: this.nodeId },
       this.presenceTtlMs,
     );
+    this.events?.connectionOpened(app.id, session.id, user);
 
     // Server-side subscriptions: the personal channel and the token's `channels` claim.
     const serverSubs = new Set(channels);
@@ -322,6 +325,7 @@ export class ClientService {
       // too) gets it whether or not the channel keeps history.
       const after = () => {
         activate?.();
+        this.events?.subscribed(app.id, channel, session.id, ns.presence ? session.user : undefined);
         if (ns.joinLeave) {
           this.publishPresenceEvent('join', session, channel).catch((err: unknown) =>
             this.log.warn({ msg: 'join event not published', app: app.id, err: String(err) }),
@@ -374,6 +378,7 @@ export class ClientService {
     if (!sub) return false;
     session.subs.delete(channel);
     this.hub.leaveStream(session, channel);
+    this.events?.unsubscribed(session.app.id, channel, session.id, sub.presence ? session.user : undefined);
     if (sub.presence) {
       await this.presence.leave(session.app.id, channel, session.id);
       if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel);
@@ -435,7 +440,9 @@ export class ClientService {
     if (!session.takePublishToken(session.app.limits.clientPublishesPerSecond, Date.now())) {
       throw new HeraldError(ErrorCode.RATE_LIMITED, 'client publish rate exceeded');
     }
-    return this.publisher.publish(session.app, { channel, data, info: session.clientInfo });
+    const result = await this.publisher.publish(session.app, { channel, data, info: session.clientInfo });
+    this.events?.clientEvent(session.app.id, channel, session.id, session.user, data);
+    return result;
   }
 
   private subscribedNamespace(session: Session, channel: string) {
@@ -504,6 +511,16 @@ export class ClientService {
     session.closeReason = def;
     const channels = [...session.subs.entries()];
     this.hub.removeSession(session);
+    if (wasConnected && this.events) {
+      for (const [channel, sub] of channels)
+        this.events.unsubscribed(
+          session.app.id,
+          channel,
+          session.id,
+          sub.presence ? session.user : undefined,
+        );
+      this.events.connectionClosed(session.app.id, session.id, session.user);
+    }
     if (!wasConnected || def === DisconnectCode.SHUTDOWN) return;
     try {
       for (const [channel, sub] of channels) {

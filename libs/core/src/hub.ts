@@ -1,6 +1,8 @@
 import {
+  Global,
   Inject,
   Injectable,
+  Module,
   Logger,
   Optional,
   type OnModuleDestroy,
@@ -16,6 +18,14 @@ import { OutFrame } from './out-frame.js';
 import type { Session } from './session.js';
 
 const SEP = '\u0000';
+
+/** Provided (by ClientDeliveryModule) in processes that deliver publications to clients. */
+export const CLIENT_DELIVERY = Symbol('ClientDelivery');
+
+/** Imported by the client transports: makes this process's Hub consume the publications topic. */
+@Global()
+@Module({ providers: [{ provide: CLIENT_DELIVERY, useValue: true }], exports: [CLIENT_DELIVERY] })
+export class ClientDeliveryModule {}
 
 /**
  * This node's local subscriptions and connections, and the consumer of the publication and control
@@ -38,11 +48,19 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
     @Optional() @Inject(CONTROL_CACHE) private readonly controlCache?: ControlCache,
     /** Usage metering: connections and deliveries on this node. */
     @Optional() @Inject(USAGE_METER) private readonly usage?: UsageMeter,
+    /** Present where client transports run (standalone, gateway); see ClientDeliveryModule. */
+    @Optional() @Inject(CLIENT_DELIVERY) private readonly delivery?: boolean,
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // Only processes that hold client connections read every publication: an api replica or a
+    // dispatcher would pay the full Kafka egress and decode cost for nothing (docs/scaling.md).
+    if (this.delivery) {
+      this.subscriptions.push(
+        await this.bus.subscribe(Topics.PUBLICATIONS, {}, async (r) => this.onPublicationRecord(r)),
+      );
+    }
     this.subscriptions.push(
-      await this.bus.subscribe(Topics.PUBLICATIONS, {}, async (r) => this.onPublicationRecord(r)),
       await this.bus.subscribe(Topics.CONTROL, {}, async (r) => this.onControlRecord(r)),
     );
   }

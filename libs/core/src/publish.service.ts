@@ -54,6 +54,14 @@ interface StoredResult<T> {
 const CLAIM_TTL_MS = 30_000;
 
 /**
+ * TEST ONLY: with HERALD_TEST_CRASH_AFTER_APPEND=1 on a development node, the process exits right
+ * after a publish with an idempotency key appended to history and stored its checkpoint, before
+ * the bus and before any answer: the cluster suite's deterministic "api killed between accepting a
+ * publish and answering" (test/cluster-failures.e2e-spec.ts). Ignored in production.
+ */
+const CRASH_AFTER_APPEND_ENV = 'HERALD_TEST_CRASH_AFTER_APPEND';
+
+/**
  * Publishing: validates, assigns the stream offset and appends to history in one atomic step
  * (HistoryStore.append), then puts the ready-to-send frame on the bus. A publish with an
  * idempotency key that was seen within the window returns the first result and publishes nothing.
@@ -67,7 +75,11 @@ export class PublishService {
     @Inject(IDEMPOTENCY_STORE) private readonly idempotency: IdempotencyStore,
     @Inject(RATE_LIMITER) private readonly rateLimiter: RateLimiter,
     @Optional() @Inject(USAGE_METER) private readonly usage?: UsageMeter,
-  ) {}
+  ) {
+    this.crashAfterAppend = config.env === 'development' && process.env[CRASH_AFTER_APPEND_ENV] === '1';
+  }
+
+  private readonly crashAfterAppend: boolean;
 
   async publish(app: AppConfig, req: PublishRequest, opts: PublishOptions = {}): Promise<PublishResult> {
     return this.once(app, opts.idempotencyKey, fingerprint('publish', req.channel, req.data), async () => {
@@ -211,6 +223,7 @@ export class PublishService {
     }
     const checkpoint: StoredResult<T> = { f: print, r: prepared.result, pending: prepared.records };
     await this.idempotency.complete(app.id, key, JSON.stringify(checkpoint), ttlMs);
+    if (this.crashAfterAppend) process.exit(70);
     await this.send(prepared.records);
     await this.idempotency.complete(app.id, key, JSON.stringify({ f: print, r: prepared.result }), ttlMs);
     return prepared.result;

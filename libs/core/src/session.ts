@@ -37,7 +37,19 @@ export type SessionState = 'connecting' | 'connected' | 'closed';
 
 const IDLE: Promise<void> = Promise.resolve();
 let counter = 0;
-const nodeSalt = Math.random().toString(36).slice(2, 8);
+
+/** Length of SESSION_NODE_TAG. */
+export const SESSION_NODE_TAG_LENGTH = 6;
+
+/**
+ * Every session id created by this process begins with this tag (SESSION_NODE_TAG_LENGTH base-36
+ * characters, random per process), so any node that receives a command for a session can tell
+ * which process holds it: libs/realtime forwards HTTP session commands to the owner by it.
+ */
+export const SESSION_NODE_TAG = Math.random()
+  .toString(36)
+  .slice(2, 2 + SESSION_NODE_TAG_LENGTH)
+  .padEnd(SESSION_NODE_TAG_LENGTH, '0');
 
 /**
  * A client session: identity, subscriptions and liveness, independent of the transport that
@@ -68,7 +80,7 @@ export class Session {
     readonly transport: Transport,
     now: number,
   ) {
-    this.id = `${nodeSalt}${(++counter).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    this.id = `${SESSION_NODE_TAG}${(++counter).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     this.createdAt = now;
     this.lastPongAt = now;
   }

@@ -1,10 +1,13 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { RedisConnectionHolder, type RedisConnectionOptions } from '@herald/redis';
+import { NODE_DIRECTORY } from './node-directory.js';
 import { PRESENCE_REGISTRY } from './presence-registry.js';
+import { MemoryNodeDirectory } from './memory/memory.node-directory.js';
 import {
   MemoryPresenceRegistry,
   type MemoryPresenceRegistryOptions,
 } from './memory/memory.presence-registry.js';
+import { RedisNodeDirectory } from './redis/redis.node-directory.js';
 import { RedisPresenceRegistry, type RedisPresenceRegistryOptions } from './redis/redis.presence-registry.js';
 
 /** Drivers of the PresenceRegistry port; the composition root picks one from validated config. */
@@ -20,7 +23,11 @@ export interface PresenceModuleOptions {
 /** Holds this module's share of the process-wide Redis connection (released at shutdown). */
 const PRESENCE_REDIS = Symbol('PresenceRedisConnection');
 
-/** Provides PRESENCE_REGISTRY to the whole application (global), built by the configured driver. */
+/**
+ * Provides PRESENCE_REGISTRY and NODE_DIRECTORY (which node is live where: liveness of nodes, as
+ * presence is liveness of connections) to the whole application (global), built by the configured
+ * driver.
+ */
 @Module({})
 export class PresenceModule {
   static forRoot(options: PresenceModuleOptions): DynamicModule {
@@ -28,7 +35,7 @@ export class PresenceModule {
       module: PresenceModule,
       global: true,
       providers: createProviders(options),
-      exports: [PRESENCE_REGISTRY],
+      exports: [PRESENCE_REGISTRY, NODE_DIRECTORY],
     };
   }
 }
@@ -37,7 +44,10 @@ export class PresenceModule {
 function createProviders(options: PresenceModuleOptions): Provider[] {
   switch (options.driver) {
     case 'memory':
-      return [{ provide: PRESENCE_REGISTRY, useFactory: () => new MemoryPresenceRegistry(options.memory) }];
+      return [
+        { provide: PRESENCE_REGISTRY, useFactory: () => new MemoryPresenceRegistry(options.memory) },
+        { provide: NODE_DIRECTORY, useFactory: () => new MemoryNodeDirectory() },
+      ];
     case 'redis': {
       const redis = options.redis;
       if (!redis) throw new Error('presence driver redis needs the redis options');
@@ -48,6 +58,12 @@ function createProviders(options: PresenceModuleOptions): Provider[] {
           inject: [PRESENCE_REDIS],
           useFactory: (holder: RedisConnectionHolder) =>
             new RedisPresenceRegistry({ ...redis, connection: holder.connection }),
+        },
+        {
+          provide: NODE_DIRECTORY,
+          inject: [PRESENCE_REDIS],
+          useFactory: (holder: RedisConnectionHolder) =>
+            new RedisNodeDirectory({ connection: holder.connection }),
         },
       ];
     }

@@ -37,6 +37,7 @@ import {
   type HttpResponse,
 } from './http-transport.js';
 import { decodeResumeToken, type ResumeState } from './resume-token.js';
+import { SessionRouter } from './session-router.js';
 
 export const SSE_PATH = '/connection/sse';
 export const POLL_PATH = '/connection/poll';
@@ -95,6 +96,7 @@ export class HttpSessions implements OnModuleInit, OnModuleDestroy {
     private readonly scheduler: WriteScheduler,
     private readonly admission: ConnectionAdmission,
     private readonly tokens: TokenVerifier,
+    private readonly router: SessionRouter,
   ) {}
 
   onModuleInit(): void {
@@ -221,6 +223,11 @@ export class HttpSessions implements OnModuleInit, OnModuleDestroy {
         live.poll(res, state.seq, holdMs);
         return;
       }
+      if (!live) {
+        // Held by another live node (a load balancer sent this poll elsewhere): the owner answers.
+        const owner = await this.router.ownerOf(state.session, req);
+        if (owner !== undefined) return this.router.forward(req, res, owner);
+      }
       const stone = this.tombstones.get(state.session);
       if (stone && stone.appId === app.id) {
         // Told once: the next poll with this cursor opens a new session (if the code allows it).
@@ -279,7 +286,16 @@ export class HttpSessions implements OnModuleInit, OnModuleDestroy {
   async commandRequest(req: IncomingMessage, res: HttpResponse, id: string): Promise<void> {
     const transport = this.live.get(id);
     if (!transport) {
-      return sendError(res, {}, ErrorCode.NOT_FOUND, 'unknown session; it ended or lives on another node');
+      // Held by another live node: forwarded there as is, and answered by it.
+      const owner = await this.router.ownerOf(id, req);
+      if (owner !== undefined) {
+        const body = await readBody(req, this.config.ws.maxPayloadBytes);
+        if (body === undefined) {
+          return sendError(res, {}, ErrorCode.PAYLOAD_TOO_LARGE, 'body exceeds ws.maxPayloadBytes');
+        }
+        return this.router.forward(req, res, owner, body);
+      }
+      return sendError(res, {}, ErrorCode.NOT_FOUND, 'unknown session; it ended or its node is gone');
     }
     const cors = corsHeaders(transport.session.app, req.headers.origin);
     if (!cors) return refuseOrigin(res);
@@ -310,6 +326,8 @@ export class HttpSessions implements OnModuleInit, OnModuleDestroy {
       app = key ? await this.control.getAppByKey(key).catch(() => undefined) : undefined;
     } else {
       app = this.live.get(target)?.session.app;
+      const owner = app ? undefined : await this.router.ownerOf(target, req);
+      if (owner !== undefined) return this.router.forward(req, res, owner);
     }
     const method = target === 'sse' || target === 'poll' ? 'GET' : 'POST';
     const requested = req.headers['access-control-request-method'];

@@ -8,3 +8,4 @@ export * from './http-transport.js';
 export * from './http-sessions.js';
 export * from './http-transports.controller.js';
 export * from './realtime.module.js';
+export * from './session-router.js';

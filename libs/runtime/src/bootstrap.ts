@@ -7,7 +7,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ConfigError, loadNodeConfig, type AppConfig, type NodeConfig } from '@herald/config';
 import { HeraldLogger } from '@herald/observability';
 import { SessionSupervisor } from '@herald/core';
-import { HeraldWsAdapter } from '@herald/realtime';
+import { HeraldWsAdapter, SessionRouter } from '@herald/realtime';
 import { configureHttp } from '@herald/rest';
 import { signConnectionToken } from '@herald/auth';
 import { HeraldExpressAdapter } from './http2.js';
@@ -58,6 +58,11 @@ export async function startNode(options: StartOptions): Promise<RunningNode> {
   await app.listen(config.http.port, config.http.host);
   const port = (app.getHttpServer().address() as AddressInfo).port;
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  // Nodes that hold client sessions tell the others where to forward HTTP session commands.
+  if (options.websocket) {
+    const router = app.get(SessionRouter);
+    await router.start(router.advertisedUrl(port, tls !== undefined));
+  }
   logger.log({ msg: 'listening', role: options.role, port, node: config.nodeId, apps: config.apps.length });
   if (devApp && options.banner) printDevBanner(devApp, url);
   return { app, config, port, url, close: () => drainAndClose(app) };
@@ -115,7 +120,7 @@ function printDevBanner(app: AppConfig, url: string): void {
     'Publish:',
     `  curl -s -X POST ${url}/v1/apps/${app.id}/publish -H 'Authorization: Bearer ${app.secrets[0]}' -H 'Content-Type: application/json' -d '{"channel":"chat:lobby","data":{"text":"hello"}}'`,
     '',
-    `API docs: ${url}/docs    Protocol: docs/protocol.md`,
+    `Demo (chat and dashboard): ${url}/    API docs: ${url}/docs    Protocol: docs/protocol.md`,
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

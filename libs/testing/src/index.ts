@@ -11,3 +11,5 @@ export * from './contracts/presence-registry.contract.js';
 export * from './e2e/index.js';
 export * from './contracts/bus.contract.js';
 export * from './infra.js';
+export * from './cluster/index.js';
+export * from './contracts/node-directory.contract.js';

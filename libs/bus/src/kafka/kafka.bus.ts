@@ -349,7 +349,7 @@ class KafkaSubscription implements BusSubscription {
   async start(): Promise<void> {
     const admin = await this.core.admin();
     // Everything published after this read is handed out (to this subscriber, or to its group).
-    for (const p of await admin.fetchTopicOffsets(this.kafkaTopic)) this.start0.set(p.partition, p.offset);
+    for (const p of await startOffsets(admin, this.kafkaTopic)) this.start0.set(p.partition, p.offset);
     if (this.group === undefined) {
       for (const [partition, offset] of this.start0) this.positions.set(partition, offset);
     } else {
@@ -527,6 +527,26 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   promise.catch(() => undefined);
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The topic's latest offsets. A topic that another node has just created may still be electing
+ * its partition leaders (createTopics waits for leaders only in the node that created it), and
+ * the broker answers NOT_LEADER meanwhile: retriable protocol errors are retried a bounded number
+ * of times with a growing delay (about 5 s in all), as kafkajs does for its own requests.
+ */
+async function startOffsets(
+  admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string }[]> },
+  topic: string,
+): Promise<{ partition: number; offset: string }[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (!(err instanceof KafkaJSProtocolError && err.retriable) || attempt >= 10) throw err;
+      await new Promise<void>((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 /**
