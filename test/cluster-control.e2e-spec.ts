@@ -4,7 +4,7 @@ import { DisconnectCode, ErrorCode } from '@herald/protocol';
 import {
   progress,
   ReplyError,
-  serviceUrl,
+  describeWithServices,
   signHs256,
   startCluster,
   TestClient,
@@ -19,11 +19,6 @@ import {
 
 const ADMIN_TOKEN = `adm_${randomBytes(24).toString('base64url')}`;
 const MASTER_KEY = randomBytes(32).toString('base64');
-
-const kafka = serviceUrl('kafka');
-const redis = serviceUrl('redis');
-const postgres = serviceUrl('postgres');
-const missing = [!kafka && 'kafka', !redis && 'redis', !postgres && 'postgres'].filter(Boolean);
 
 async function admin<T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${node.url}${path}`, {
@@ -62,21 +57,18 @@ async function refusal(node: ClusterNode, key: string, secret: string): Promise<
   }
 }
 
-if (missing.length > 0 && process.env.CI !== 'true') {
-  describe.skip(`control plane across processes (skipped: ${missing.join(', ')} not running; npm run infra:up)`, () => {
-    it('needs the services', () => undefined);
-  });
-} else {
-  describe('control plane across processes (api + 2 gateways, PostgreSQL, Kafka, Redis)', () => {
+describeWithServices(
+  ['kafka', 'redis', 'postgres'],
+  'control plane across processes (api + 2 gateways, PostgreSQL, Kafka, Redis)',
+  ([kafka, redis, postgres]) => {
     let cluster: Cluster;
     let db: Awaited<ReturnType<typeof createPostgresDatabase>>;
 
     beforeAll(async () => {
-      if (missing.length > 0) throw new Error(`${missing.join(', ')} required in CI: npm run infra:up`);
-      db = await createPostgresDatabase(postgres as string);
+      db = await createPostgresDatabase(postgres);
       cluster = await startCluster({
-        kafka: kafka as string,
-        redis: redis as string,
+        kafka,
+        redis,
         gateways: 2,
         // An hour of cache: only the bus can make a gateway see an admin change in this test.
         node: {
@@ -127,5 +119,5 @@ if (missing.length > 0 && process.env.CI !== 'true') {
       await admin(cluster.api, 'POST', '/v1/admin/apps/tenant/disable');
       for (const c of live) expect((await c.waitClosed()).code).toBe(DisconnectCode.UNKNOWN_APP.code);
     }, 60_000);
-  });
-}
+  },
+);

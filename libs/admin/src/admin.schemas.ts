@@ -14,6 +14,7 @@ import {
 } from '@herald/config';
 import { MAX_ROTATION_GRACE_SECONDS } from '@herald/control';
 import { restSchemas } from '@herald/rest';
+import { WEBHOOK_EVENT_NAMES } from '@herald/webhooks';
 
 function named<T extends z.ZodType>(id: string, schema: T, description: string): T {
   const described = schema.describe(description);
@@ -191,17 +192,8 @@ export const createdAppResult = named(
 
 // --- webhooks ------------------------------------------------------------------------------------
 
-export const WEBHOOK_EVENTS = [
-  'channel_occupied',
-  'channel_vacated',
-  'member_added',
-  'member_removed',
-  'client_event',
-  'connection_opened',
-  'connection_closed',
-  'push_delivered',
-  'push_failed',
-] as const;
+/** The events an endpoint may subscribe to: one list, owned by libs/webhooks. */
+export const WEBHOOK_EVENTS = WEBHOOK_EVENT_NAMES;
 
 export const createWebhookBody = named(
   'CreateWebhookRequest',

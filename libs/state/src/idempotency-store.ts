@@ -6,7 +6,9 @@
  * - `claim` is atomic: of concurrent claims of one (app, key), exactly one gets `claimed`; the
  *   others get `pending` until it completes, then `done` with the stored result.
  * - A claim not completed or released within `ttlMs` lapses (the claimer died), and the key can be
- *   claimed again. A completed result is kept `ttlMs` after `complete`.
+ *   claimed again. A completed result is kept `ttlMs` after `complete`. `complete` may be called
+ *   again for the same key: the last result replaces the earlier one (PublishService stores a
+ *   checkpoint first, then the final result).
  * - `release` drops a claim (the request failed) so a retry can claim again; it leaves a completed
  *   result in place (a late release must not reopen a key whose request succeeded).
  */

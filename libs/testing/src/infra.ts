@@ -29,21 +29,33 @@ export function serviceUrl(name: InfraService): string | undefined {
 
 /** `describe` for a suite that needs `name`; `fn` gets the service address. */
 export function describeWithService(name: InfraService, title: string, fn: (url: string) => void): void {
-  const url = serviceUrl(name);
-  if (url) {
-    describe(title, () => fn(url));
+  describeWithServices([name], title, ([url]) => fn(url));
+}
+
+/** `describe` for a suite that needs several services; `fn` gets their addresses, in order. */
+export function describeWithServices(
+  names: InfraService[],
+  title: string,
+  fn: (urls: string[]) => void,
+): void {
+  const urls = names.map(serviceUrl);
+  if (urls.every((u): u is string => u !== undefined)) {
+    describe(title, () => fn(urls));
     return;
   }
-  const how = `start it with \`scripts/infra.sh up ${name}\` or set HERALD_TEST_${name.toUpperCase()}_URL`;
+  const missing = names.filter((_, i) => urls[i] === undefined);
+  const how =
+    `start with \`scripts/infra.sh up ${missing.join(' ')}\` or set ` +
+    missing.map((m) => `HERALD_TEST_${m.toUpperCase()}_URL`).join(', ');
   if (process.env.CI === 'true') {
     describe(title, () => {
-      it(`needs ${name}`, () => {
-        throw new Error(`${name} is required in CI but is not running: ${how}`);
+      it(`needs ${missing.join(', ')}`, () => {
+        throw new Error(`${missing.join(', ')} required in CI but not running: ${how}`);
       });
     });
   } else {
-    describe.skip(`${title} (skipped: ${name} is not running; ${how})`, () => {
-      it('needs the service', () => undefined);
+    describe.skip(`${title} (skipped: ${missing.join(', ')} not running; ${how})`, () => {
+      it('needs the services', () => undefined);
     });
   }
 }

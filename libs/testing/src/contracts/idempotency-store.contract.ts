@@ -51,6 +51,13 @@ export function idempotencyStoreContract(name: string, setup: () => Promise<Idem
       expect(await store.claim(app, 'k', LONG)).toEqual({ status: 'done', result: 'r' });
     });
 
+    it('a later complete replaces the stored result', async () => {
+      await store.claim(app, 'k', LONG);
+      await store.complete(app, 'k', 'checkpoint', LONG);
+      await store.complete(app, 'k', 'final', LONG);
+      expect(await store.claim(app, 'k', LONG)).toEqual({ status: 'done', result: 'final' });
+    });
+
     it('release of an unknown key is a no-op', async () => {
       await expect(store.release(app, 'missing')).resolves.toBeUndefined();
     });
