@@ -9,6 +9,7 @@ import {
   MasterKeyMismatchError,
   MAX_CLIENT_KEYS_PER_APP,
   migrate,
+  MIGRATIONS,
   SecretBox,
   SqlControlStore,
   SqlDeviceStore,
@@ -71,7 +72,7 @@ export function controlStoreContract(name: string, open: () => Promise<TestDatab
     it('applies migrations once (idempotent)', async () => {
       expect(await migrate(f.db.client)).toEqual([]);
       const rows = await f.db.client.query<{ id: number }>('SELECT id FROM herald_migrations ORDER BY id');
-      expect(rows.map((r) => Number(r.id))).toEqual([1]);
+      expect(rows.map((r) => Number(r.id))).toEqual(MIGRATIONS.map((m) => m.id));
     });
 
     it('creates an app with one client key and one secret, readable through the read port', async () => {
