@@ -161,6 +161,30 @@ describeWithService('kafka', 'KafkaBus', (url) => {
       }
     }, 30_000);
 
+    it('keeps call order per key for publishes not awaited one by one (they share produce requests)', async () => {
+      const bus = newBus({ partitions: 4 });
+      const topics = [uniqueId('herald.test'), uniqueId('herald.test')];
+      const seen: BusRecord[] = [];
+      for (const topic of topics) await bus.subscribe(topic, {}, async (r) => void seen.push(r));
+      const perKey = 200;
+      const calls: Promise<void>[] = [];
+      // Every call in one go: they queue while a request is in flight and leave in batches.
+      for (let i = 0; i < perKey; i++)
+        for (const [t, topic] of topics.entries())
+          for (const k of ['a', 'b']) calls.push(bus.publish(topic, k, Buffer.from(`${t}:${k}:${i}`)));
+      await Promise.all(calls);
+      await waitFor(() => seen.length >= calls.length, { timeoutMs: 15_000, message: 'every record' });
+      expect(seen).toHaveLength(calls.length);
+      const byStream = new Map<string, number[]>();
+      for (const r of seen) {
+        const [t, k, i] = r.value.toString().split(':');
+        expect(r.key).toBe(k);
+        byStream.set(`${t}:${k}`, [...(byStream.get(`${t}:${k}`) ?? []), Number(i)]);
+      }
+      expect(byStream.size).toBe(4);
+      for (const list of byStream.values()) expect(list).toEqual(Array.from({ length: perKey }, (_, i) => i));
+    }, 30_000);
+
     it('hands a killed member’s uncommitted records, in order, to the member that joins', async () => {
       const topic = uniqueId('herald.test');
       const cut = killableSockets();

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { OnModuleDestroy } from '@nestjs/common';
 import { ErrorCode, HeraldError } from '@herald/protocol';
+import { processMetric } from '@herald/observability';
+import { Gauge } from 'prom-client';
 import kafkajs, {
   type Admin,
   type Consumer,
@@ -16,6 +18,31 @@ import type { Bus, BusHandler, BusRecord, BusSubscribeOptions, BusSubscription }
 
 // kafkajs is CommonJS: its classes and enums come from the default export.
 const { Kafka: KafkaClient, Partitioners, logLevel: LogLevel, KafkaJSProtocolError } = kafkajs;
+
+/**
+ * Records of a partition this process has not handled yet (high watermark - 1 - last handled
+ * offset), updated per fetched batch. Labels: the logical topic, the partition (bounded by
+ * kafka.partitions) and the group (`broadcast` for every-node subscribers such as gateways).
+ */
+const consumerLag = processMetric(
+  new Gauge({
+    name: 'herald_kafka_consumer_lag',
+    help: 'Kafka records not yet handled by this process, by topic, partition and group.',
+    labelNames: ['topic', 'partition', 'group'],
+    registers: [],
+  }),
+);
+
+/** At most this many records go in one produce request. */
+const MAX_BATCH_RECORDS = 500;
+
+interface Outgoing {
+  topic: string;
+  key: string;
+  value: Buffer;
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 /**
  * A write Kafka cannot take now (broker unreachable, paused, no leader, or too many publishes
@@ -148,6 +175,9 @@ export class KafkaBus implements Bus, OnModuleDestroy {
   private producerReady: Promise<Producer> | undefined;
   private adminReady: Promise<Admin> | undefined;
   private pending = 0;
+  /** Records waiting for the next produce request, and the loop sending them (when running). */
+  private readonly outbox: Outgoing[] = [];
+  private flushing: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: KafkaBusOptions) {
@@ -241,6 +271,8 @@ export class KafkaBus implements Bus, OnModuleDestroy {
 
   private async shutdown(): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.close()));
+    // Publishes already accepted leave before the producer closes (flush settles every one of them).
+    await this.flushing;
     const clients: Promise<void>[] = [];
     if (this.producerReady) clients.push(this.producerReady.then((p) => p.disconnect()));
     if (this.adminReady) clients.push(this.adminReady.then((a) => a.disconnect()));
@@ -248,10 +280,46 @@ export class KafkaBus implements Bus, OnModuleDestroy {
     await Promise.allSettled(clients);
   }
 
-  private async send(topic: string, key: string, value: Buffer): Promise<void> {
-    const name = await this.ensureTopic(topic);
+  /**
+   * Queues the record for the next produce request. With one request in flight (which the
+   * idempotent producer's ordering needs), publishes that arrive while a request is out wait and
+   * leave together in the next one, in arrival order, instead of one request each: the producer
+   * sends as many records per round trip as the callers offer, up to MAX_BATCH_RECORDS.
+   */
+  private send(topic: string, key: string, value: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.outbox.push({ topic, key, value, resolve, reject });
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    // Publishes of the current tick join the first request too.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.outbox.length > 0) {
+      const batch = this.outbox.splice(0, MAX_BATCH_RECORDS);
+      try {
+        await this.sendBatch(batch);
+        for (const r of batch) r.resolve();
+      } catch (err) {
+        for (const r of batch) r.reject(err);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private async sendBatch(batch: readonly Outgoing[]): Promise<void> {
+    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    for (const r of batch) {
+      let messages = byTopic.get(r.topic);
+      if (!messages) byTopic.set(r.topic, (messages = []));
+      messages.push({ key: r.key, value: r.value });
+    }
+    const topicMessages = await Promise.all(
+      [...byTopic].map(async ([topic, messages]) => ({ topic: await this.ensureTopic(topic), messages })),
+    );
     const producer = await this.producer();
-    await producer.send({ topic: name, acks: -1, messages: [{ key, value }] });
+    await producer.sendBatch({ acks: -1, topicMessages });
   }
 
   private producer(): Promise<Producer> {
@@ -433,6 +501,9 @@ class KafkaSubscription implements BusSubscription {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const lag = consumerLag.labels(this.topic, String(batch.partition), this.group ?? 'broadcast');
+    const highWatermark = Number(batch.highWatermark);
+    lag.set(batch.messages.length === 0 ? 0 : Number(batch.offsetLagLow()) + 1);
     for (const message of batch.messages) {
       // Stale: a seek is pending for this partition (rejoin); the rest of the batch is obsolete.
       if (this.stopping || !isRunning() || isStale()) return;
@@ -444,6 +515,7 @@ class KafkaSubscription implements BusSubscription {
         return; // closing: the record stays uncommitted and goes to the partition's next owner
       }
       resolveOffset(message.offset);
+      lag.set(Math.max(0, highWatermark - 1 - record.offset));
       if (this.group !== undefined) await commitOffsetsIfNecessary();
       // Throws when the group is rebalancing: kafkajs commits what was resolved and rejoins.
       await heartbeat();
