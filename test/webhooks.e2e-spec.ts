@@ -12,7 +12,9 @@ import {
   AddressPolicy,
   MemoryWebhookStore,
   NodeHttpWebhookSender,
+  SqlWebhookStore,
   StaticWebhookEndpointSource,
+  WEBHOOK_DLQ_TOPIC,
   WebhookDispatcher,
   encodeEventRecord,
   eventKey,
@@ -20,7 +22,9 @@ import {
   type Scheduler,
   type WebhookEndpoint,
   type WebhookEvent,
+  type WebhookStore,
 } from '@herald/webhooks';
+import { createPgliteDatabase } from '@herald/control/testing';
 
 /**
  * Manual time: `advance` moves the clock and runs the timers that came due, in order. After each
@@ -165,8 +169,28 @@ function ev(channel: string, seq: number): WebhookEvent {
   return { id: `evt_${++n}`, name: 'client_event', channel, data: { seq }, time_ms: 0 };
 }
 
-describe('webhooks e2e', () => {
+/**
+ * The same scenarios over each WebhookStore driver: memory (standalone) and SQL on PGlite (the
+ * driver a cluster runs on PostgreSQL; here two dispatchers share one database as two replicas
+ * or a restarted one would).
+ */
+const STORES: [string, () => Promise<{ store: WebhookStore; drop(): Promise<void> }>][] = [
+  ['memory store', () => Promise.resolve({ store: new MemoryWebhookStore(), drop: () => Promise.resolve() })],
+  [
+    'SQL store (PGlite)',
+    async () => {
+      const db = await createPgliteDatabase();
+      return { store: new SqlWebhookStore(db.client), drop: () => db.drop() };
+    },
+  ],
+];
+
+describe.each(STORES)('webhooks e2e: %s', (_name, openStore) => {
   const cleanup: (() => Promise<void>)[] = [];
+  // The first PGlite database builds the migrated template (initdb in WASM: seconds).
+  beforeAll(async () => {
+    await (await openStore()).drop();
+  }, 60_000);
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
@@ -176,7 +200,8 @@ describe('webhooks e2e', () => {
   ) {
     const bus = new MemoryBus();
     const sched = new ManualScheduler();
-    const store = new MemoryWebhookStore();
+    const { store, drop } = await openStore();
+    cleanup.push(drop);
     const recv = opts.receivers ?? [new Receiver(SECRET)];
     for (const r of recv) if (!r.port) await r.start();
     const eps = new StaticWebhookEndpointSource(opts.endpoints ?? [endpoint('alpha', recv[0].url)]);
@@ -241,7 +266,12 @@ describe('webhooks e2e', () => {
   });
 
   it('dead-letters after the retention, lists and replays', async () => {
-    const { recv, publish, sched, d, store } = await setup({ cfg: { retentionHours: 1 } });
+    const { recv, publish, sched, d, store, bus } = await setup({ cfg: { retentionHours: 1 } });
+    const dlq: unknown[] = [];
+    await bus.subscribe(WEBHOOK_DLQ_TOPIC, {}, (rec) => {
+      dlq.push(JSON.parse(rec.value.toString()));
+      return Promise.resolve();
+    });
     const r = recv[0];
     r.mode = 'e500';
     await publish('alpha', ev('x', 1));
@@ -253,6 +283,11 @@ describe('webhooks e2e', () => {
     const dead = await store.listDeadLetters('alpha', 10);
     expect(dead).toHaveLength(1);
     expect(dead[0].reason).toBe('retention_exceeded');
+    // Also on the dead-letter topic, for operators' tooling.
+    expect(dlq).toEqual([
+      expect.objectContaining({ app: 'alpha', reason: 'retention_exceeded', webhook: 'ep_alpha' }),
+    ]);
+    expect((dlq[0] as { event: { id: string } }).event.id).toBe(dead[0].event.id);
     r.mode = 'ok';
     expect(await store.replay('alpha', sched.now())).toBe(1);
     d.kick();

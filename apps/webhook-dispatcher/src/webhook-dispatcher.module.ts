@@ -10,7 +10,7 @@ export class WebhookDispatcherModule {
   static forRoot(config: NodeConfig): DynamicModule {
     return {
       module: WebhookDispatcherModule,
-      imports: [PortsModule.forRoot(config), WebhooksModule.forRoot(), HealthModule],
+      imports: [PortsModule.forRoot(config), WebhooksModule.forRoot(config), HealthModule],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   Body,
   Controller,
@@ -25,6 +26,7 @@ import type {
   WebhookRecord,
 } from '@herald/control';
 import { secretHasScope, signConnectionToken } from '@herald/auth';
+import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { ErrorCode, HeraldError } from '@herald/protocol';
 import { parseBody, parseQuery } from '@herald/rest';
@@ -32,7 +34,13 @@ import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminService } from './admin.service.js';
 import * as s from './admin.schemas.js';
 import { apnsCredential, fcmCredential } from './push-credentials.js';
-import { WEBHOOK_STORE, WebhookDispatcher, type WebhookStore } from '@herald/webhooks';
+import {
+  AddressPolicy,
+  WEBHOOK_STORE,
+  WebhookDispatcher,
+  isPusherEvent,
+  type WebhookStore,
+} from '@herald/webhooks';
 
 type Out<T extends z.ZodType> = z.output<T>;
 
@@ -82,7 +90,16 @@ function createdSecretBody(c: CreatedSecret): Out<typeof s.createdSecretResult> 
 }
 
 function webhookBody(w: WebhookRecord): Out<typeof s.webhookResult> {
-  return { id: w.id, url: w.url, events: w.events, enabled: w.enabled, created_at: iso(w.createdAt) };
+  return {
+    id: w.id,
+    url: w.url,
+    events: w.events,
+    channel_prefixes: w.channelPrefixes ?? [],
+    format: w.format ?? 'standard',
+    enabled: w.enabled,
+    ...(w.previousSecretExpiresAt ? { previous_secret_expires_at: iso(w.previousSecretExpiresAt) } : {}),
+    created_at: iso(w.createdAt),
+  };
 }
 
 function credentialBody(c: PushCredentialRecord): Out<typeof s.pushCredentialResult> {
@@ -107,7 +124,26 @@ export class AdminController {
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Optional() @Inject(WEBHOOK_STORE) private readonly webhookStore?: WebhookStore,
     @Optional() private readonly webhookDispatcher?: WebhookDispatcher,
+    @Optional() @Inject(NODE_CONFIG) private readonly nodeConfig?: NodeConfig,
   ) {}
+
+  /**
+   * Early feedback on SSRF: a webhook URL whose host is an IP literal (or `localhost`) that the
+   * dispatcher would refuse is refused here already. Names are resolved, and checked, only when
+   * delivering (DNS answers change), so this is a convenience, not the protection.
+   */
+  private checkWebhookUrl(url: string | undefined): void {
+    if (url === undefined) return;
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const ip = host === 'localhost' ? '127.0.0.1' : host;
+    if (!isIP(ip)) return;
+    const refusal = new AddressPolicy(this.nodeConfig?.webhooks.allowNetworks ?? []).refusal(ip);
+    if (refusal)
+      throw new HeraldError(
+        ErrorCode.BAD_REQUEST,
+        `webhook url refused: ${refusal} (operators can allow it with webhooks.allowNetworks)`,
+      );
+  }
 
   /** The dead-letter store lives with the dispatcher; nodes without one answer not_available. */
   private deadLetterStore(): WebhookStore {
@@ -275,8 +311,58 @@ export class AdminController {
     @Body() body: unknown,
   ): Promise<Out<typeof s.createdWebhookResult>> {
     const input = parseBody(s.createWebhookBody, body);
+    this.checkWebhookUrl(input.url);
     const created = await this.service.change(appId, (admin) =>
-      admin.createWebhook(appId, { url: input.url, events: input.events }),
+      admin.createWebhook(appId, {
+        url: input.url,
+        events: input.events,
+        ...(input.channel_prefixes !== undefined ? { channelPrefixes: input.channel_prefixes } : {}),
+        ...(input.format !== undefined ? { format: input.format } : {}),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      }),
+    );
+    return { webhook: webhookBody(created.record), signing_secret: created.signingSecret };
+  }
+
+  @Patch(':app/webhooks/:webhook')
+  async updateWebhook(
+    @Param('app') appId: string,
+    @Param('webhook') id: string,
+    @Body() body: unknown,
+  ): Promise<Out<typeof s.webhookResult>> {
+    const input = parseBody(s.updateWebhookBody, body);
+    this.checkWebhookUrl(input.url);
+    const record = await this.service.change(appId, async (admin) => {
+      if (input.format === 'pusher' && input.events === undefined) {
+        // The stored events must fit the Pusher format too.
+        const current = (await admin.listWebhooks(appId)).find((w) => w.id === id);
+        const other = (current?.events ?? []).filter((e) => !isPusherEvent(e));
+        if (other.length > 0)
+          throw new HeraldError(ErrorCode.BAD_REQUEST, `the pusher format has no ${other.join(', ')} events`);
+      }
+      return admin.updateWebhook(appId, id, {
+        ...(input.url !== undefined ? { url: input.url } : {}),
+        ...(input.events !== undefined ? { events: input.events } : {}),
+        ...(input.channel_prefixes !== undefined ? { channelPrefixes: input.channel_prefixes } : {}),
+        ...(input.format !== undefined ? { format: input.format } : {}),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      });
+    });
+    // Re-enabling also lifts a 410 disable recorded by the dispatchers' store.
+    if (input.enabled === true) await this.webhookStore?.enableEndpoint(appId, id);
+    return webhookBody(record);
+  }
+
+  @Post(':app/webhooks/:webhook/rotate-secret')
+  @HttpCode(200)
+  async rotateWebhookSecret(
+    @Param('app') appId: string,
+    @Param('webhook') id: string,
+    @Body() body: unknown,
+  ): Promise<Out<typeof s.createdWebhookResult>> {
+    const { grace_seconds } = parseBody(s.rotateWebhookSecretBody, body ?? {});
+    const created = await this.service.change(appId, (admin) =>
+      admin.rotateWebhookSecret(appId, id, { graceSeconds: grace_seconds }),
     );
     return { webhook: webhookBody(created.record), signing_secret: created.signingSecret };
   }

@@ -6,6 +6,7 @@ import { AdminController } from './admin.controller.js';
 import { ADMIN_OPENAPI } from './admin.routes.js';
 import { AdminService } from './admin.service.js';
 import { resolveAdminToken, type AdminToken } from './admin-token.js';
+import { PUSH_ADMIN_OPENAPI, PushDeadLettersController } from './push-dead-letters.js';
 
 /**
  * The admin API (`/v1/admin`), documented in `/v1/openapi.json`. Needs what the composition root
@@ -22,7 +23,7 @@ export class AdminModule implements OnModuleInit {
   static forRoot(): DynamicModule {
     return {
       module: AdminModule,
-      controllers: [AdminController],
+      controllers: [AdminController, PushDeadLettersController],
       providers: [
         AdminService,
         AdminAuthGuard,
@@ -37,6 +38,7 @@ export class AdminModule implements OnModuleInit {
 
   onModuleInit(): void {
     registerOpenApiExtension(ADMIN_OPENAPI);
+    registerOpenApiExtension(PUSH_ADMIN_OPENAPI);
     if (this.token.generated) {
       this.log.warn(
         `generated a development admin token in ${this.token.file}; set HERALD_ADMIN_TOKEN in production`,

@@ -208,6 +208,32 @@ export const ADMIN_ROUTES: readonly RouteSpec[] = [
     errors: [ErrorCode.NOT_AVAILABLE],
   }),
   route({
+    method: 'patch',
+    path: `${APP}/webhooks/{webhook}`,
+    operationId: 'adminUpdateWebhook',
+    summary: 'Change a webhook endpoint',
+    description:
+      'URL, events, channel prefixes, format (`standard` or `pusher`) and the enabled flag; omitted fields stay. ' +
+      'Dispatchers see the change within seconds (their endpoint cache lives 2 s).',
+    tag: 'admin: integrations',
+    body: s.updateWebhookBody,
+    response: s.webhookResult,
+    errors: [...WRITE, ErrorCode.NOT_FOUND],
+  }),
+  route({
+    method: 'post',
+    path: `${APP}/webhooks/{webhook}/rotate-secret`,
+    operationId: 'adminRotateWebhookSecret',
+    summary: 'Rotate the signing secret of a webhook endpoint',
+    description:
+      'The new secret is in this answer only. For `grace_seconds` every delivery carries two signatures ' +
+      '(new and previous secret), so the receiver can switch without a gap.',
+    tag: 'admin: integrations',
+    body: s.rotateWebhookSecretBody,
+    response: s.createdWebhookResult,
+    errors: [...WRITE, ErrorCode.NOT_FOUND],
+  }),
+  route({
     method: 'delete',
     path: `${APP}/webhooks/{webhook}`,
     operationId: 'adminDeleteWebhook',

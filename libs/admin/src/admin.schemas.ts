@@ -14,7 +14,7 @@ import {
 } from '@herald/config';
 import { MAX_ROTATION_GRACE_SECONDS } from '@herald/control';
 import { restSchemas } from '@herald/rest';
-import { WEBHOOK_EVENT_NAMES } from '@herald/webhooks';
+import { WEBHOOK_EVENT_NAMES, isPusherEvent } from '@herald/webhooks';
 
 function named<T extends z.ZodType>(id: string, schema: T, description: string): T {
   const described = schema.describe(description);
@@ -195,16 +195,84 @@ export const createdAppResult = named(
 /** The events an endpoint may subscribe to: one list, owned by libs/webhooks. */
 export const WEBHOOK_EVENTS = WEBHOOK_EVENT_NAMES;
 
+const webhookUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(2048)
+  .describe('Endpoint receiving signed POSTs (https in production).');
+const webhookEvents = z
+  .array(z.enum(WEBHOOK_EVENTS))
+  .min(1)
+  .max(WEBHOOK_EVENTS.length)
+  .describe('Events to send.');
+const channelPrefixes = z
+  .array(z.string().min(1).max(200))
+  .max(20)
+  .describe('Only events of channels starting with one of these (default: every channel).');
+const webhookFormat = z
+  .enum(['standard', 'pusher'])
+  .describe(
+    "`standard`: Standard Webhooks headers and Herald's event shape (default); `pusher`: Pusher's body and " +
+      "`X-Pusher-Key`/`X-Pusher-Signature`, signed with the app's first key and server secret (Pusher events only).",
+  );
+const webhookEnabled = z.boolean().describe('Deliver to it (default true).');
+
+/** Pusher has no connection or push events: a Pusher-format endpoint cannot subscribe to them. */
+function pusherEventsOnly(
+  v: { format?: 'standard' | 'pusher'; events?: readonly string[] },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.format !== 'pusher') return;
+  const other = (v.events ?? []).filter((e) => !isPusherEvent(e));
+  if (other.length > 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['events'],
+      message: `the pusher format has no ${other.join(', ')} events`,
+    });
+}
+
 export const createWebhookBody = named(
   'CreateWebhookRequest',
-  z.strictObject({
-    url: z
-      .url({ protocol: /^https?$/ })
-      .max(2048)
-      .describe('Endpoint receiving signed POSTs (https in production).'),
-    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).describe('Events to send.'),
-  }),
+  z
+    .strictObject({
+      url: webhookUrl,
+      events: webhookEvents,
+      channel_prefixes: channelPrefixes.optional(),
+      format: webhookFormat.optional(),
+      enabled: webhookEnabled.optional(),
+    })
+    .superRefine(pusherEventsOnly),
   'A webhook endpoint.',
+);
+
+export const updateWebhookBody = named(
+  'UpdateWebhookRequest',
+  z
+    .strictObject({
+      url: webhookUrl.optional(),
+      events: webhookEvents.optional(),
+      channel_prefixes: channelPrefixes.optional(),
+      format: webhookFormat.optional(),
+      enabled: webhookEnabled.optional(),
+    })
+    .superRefine(pusherEventsOnly),
+  'Changes to a webhook endpoint (omitted fields stay). `enabled: true` also re-enables an endpoint disabled by a 410.',
+);
+
+export const rotateWebhookSecretBody = named(
+  'RotateWebhookSecretRequest',
+  z.strictObject({
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_GRACE_SECONDS)
+      .default(86400)
+      .describe(
+        'How long the old secret keeps signing beside the new one (0: replaced at once). Default one day.',
+      ),
+  }),
+  'Signing-secret rotation: deliveries carry both signatures during the grace period.',
 );
 
 export const webhookResult = named(
@@ -213,7 +281,12 @@ export const webhookResult = named(
     id: z.string(),
     url: z.string(),
     events: z.array(z.string()),
+    channel_prefixes: z.array(z.string()),
+    format: z.enum(['standard', 'pusher']),
     enabled: z.boolean(),
+    previous_secret_expires_at: time
+      .optional()
+      .describe('During a rotation: until when the previous secret still signs.'),
     created_at: time,
   }),
   'A webhook endpoint, without its signing secret.',

@@ -7,3 +7,4 @@ export * from './admin.controller.js';
 export * from './push-credentials.js';
 export * from './admin.module.js';
 export * from './cli/cli.js';
+export * from './push-dead-letters.js';

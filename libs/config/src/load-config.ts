@@ -109,16 +109,34 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
     description: '`memory` (default) or `redis`.',
   },
   {
+    name: 'HERALD_PUSHER_ACTIVITY_TIMEOUT_SECONDS',
+    target: 'pusher.activityTimeoutSeconds',
+    kind: 'integer',
+    description: '`activity_timeout` announced to Pusher clients (default 120).',
+  },
+  {
     name: 'HERALD_WEBHOOKS_RETENTION_HOURS',
     target: 'webhooks.retentionHours',
     kind: 'integer',
     description: 'How long undelivered webhooks are retried before they are dead-lettered (default 72).',
   },
   {
+    name: 'HERALD_WEBHOOKS_STORE',
+    target: 'webhooks.store',
+    kind: 'enum',
+    description: '`auto` (default: `sql` with a postgres control plane), `memory` or `sql`.',
+  },
+  {
     name: 'HERALD_WEBHOOKS_ALLOW_NETWORKS',
     target: 'webhooks.allowNetworks',
     kind: 'list',
     description: 'Comma-separated IPs or CIDRs that webhook endpoints may resolve to although private.',
+  },
+  {
+    name: 'HERALD_PUSH_MAX_DEVICES_PER_USER',
+    target: 'push.maxDevicesPerUser',
+    kind: 'integer',
+    description: 'Devices one user may register per app (default 10).',
   },
   {
     name: 'HERALD_KAFKA_BROKERS',

@@ -588,6 +588,15 @@ const nodeConfigObject = z.strictObject({
         .describe(
           'Events queued per endpoint; beyond it new events go straight to the dead-letter store, so a dead endpoint cannot grow memory without bound.',
         ),
+      store: z
+        .enum(['auto', 'memory', 'sql'])
+        .default('auto')
+        .describe(
+          'Where the delivery queue, retries and dead letters live. `memory`: in the dispatcher process ' +
+            '(lost on restart; one dispatcher only); `sql`: the control-plane database (`control.driver` ' +
+            'pglite or postgres), durable and shared by every webhook-dispatcher replica and the admin API; ' +
+            '`auto`: `sql` when `control.driver` is `postgres`, else `memory`.',
+        ),
       occupancyDebounceMilliseconds: int()
         .nonnegative()
         .default(5000)
@@ -605,6 +614,131 @@ const nodeConfigObject = z.strictObject({
     })
     .prefault({})
     .describe('Webhook events and their delivery (docs/webhooks.md).'),
+  pusher: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Serve the Pusher Channels protocol: WebSocket protocol 7 at `/app/{key}` (gateway, standalone) ' +
+            'and the Pusher HTTP API at `/apps/{app_id}/` (api, standalone); Pusher channel prefixes then ' +
+            'carry their Pusher meaning in the default namespace (docs/pusher.md).',
+        ),
+      activityTimeoutSeconds: int()
+        .positive()
+        .max(3600)
+        .default(120)
+        .describe(
+          '`activity_timeout` sent in `pusher:connection_established`: a client pings after this long without messages.',
+        ),
+      maxEventDataBytes: int()
+        .positive()
+        .default(10 * 1024)
+        .describe(
+          "Most bytes of one event's `data` (HTTP API events, client events); Pusher's limit is 10 KB.",
+        ),
+      maxEventChannels: int()
+        .positive()
+        .max(1000)
+        .default(100)
+        .describe('Most channels of one HTTP API event (`channels`).'),
+      maxBatchEvents: int()
+        .positive()
+        .max(1000)
+        .default(10)
+        .describe('Most events of one `POST batch_events`.'),
+      clientEventsPerSecond: int()
+        .positive()
+        .default(10)
+        .describe(
+          'Client events (`client-*`) one connection may send per second (burst 2x); past it the event is refused with code 4301.',
+        ),
+      authTimestampSkewSeconds: int()
+        .positive()
+        .max(3600)
+        .default(600)
+        .describe(
+          "HTTP API requests whose `auth_timestamp` is further than this from the node's clock are refused.",
+        ),
+      cacheTtlSeconds: int()
+        .positive()
+        .default(1800)
+        .describe(
+          'How long the last event of a `cache-` channel is kept when its namespace keeps no history of its own.',
+        ),
+    })
+    .prefault({})
+    .describe('Pusher Channels protocol compatibility (docs/pusher.md).'),
+  push: z
+    .strictObject({
+      maxDevicesPerUser: int()
+        .positive()
+        .max(1000)
+        .default(10)
+        .describe('Devices one user may register per app; one more is refused with `limit_devices`.'),
+      unackedDelayMilliseconds: int()
+        .positive()
+        .max(20_000)
+        .default(5000)
+        .describe(
+          'Default wait of the `unacked` policy before a push is sent for an unacknowledged message.',
+        ),
+      maxAttempts: int()
+        .positive()
+        .max(20)
+        .default(5)
+        .describe(
+          'Sends of one push to one device (429/5xx/network errors are retried); then the job is dead-lettered.',
+        ),
+      backoffInitialMilliseconds: int()
+        .positive()
+        .max(20_000)
+        .default(1000)
+        .describe(
+          'Ceiling of the first retry delay; doubles per attempt, drawn uniformly below it (full jitter).',
+        ),
+      backoffMaxMilliseconds: int()
+        .positive()
+        .max(20_000)
+        .default(15_000)
+        .describe(
+          'Largest retry delay, also the cap of a provider Retry-After. At most 20 s: a waiting job holds its ' +
+            'partition, which must stay within the Kafka session timeout.',
+        ),
+      requestTimeoutMilliseconds: int()
+        .positive()
+        .max(60_000)
+        .default(10_000)
+        .describe(
+          'A provider request without an answer within this time counts as a network failure (retried).',
+        ),
+      dedupeTtlSeconds: int()
+        .positive()
+        .default(86_400)
+        .describe(
+          'How long "pushed message m to device d" is remembered, so a redelivered job sends nothing twice.',
+        ),
+      apnsEndpoint: z
+        .url()
+        .optional()
+        .describe(
+          "Origin (`https://host:port`) that replaces Apple's APNs hosts: a relay, or a test server. Unset in production.",
+        ),
+      fcmEndpoint: z
+        .url()
+        .optional()
+        .describe(
+          'Origin that replaces `https://fcm.googleapis.com` (relays, tests); requests are then authorised with ' +
+            'a self-signed service-account JWT instead of an OAuth token. Unset in production.',
+        ),
+      caFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('PEM file of extra CA certificates trusted for `apnsEndpoint` / `fcmEndpoint`.'),
+    })
+    .prefault({})
+    .describe('Mobile push: devices, policies and the dispatcher (docs/push.md).'),
 });
 
 export const nodeConfigSchema = nodeConfigObject

@@ -192,6 +192,33 @@ export interface NodeConfig {
   cluster: ClusterConfig;
   /** Webhook events and their delivery (libs/webhooks, docs/webhooks.md). */
   webhooks: WebhooksConfig;
+  /** Pusher Channels protocol compatibility (libs/pusher, docs/pusher.md). */
+  pusher: PusherConfig;
+  /** Mobile push: devices, policies and the dispatcher (libs/push, docs/push.md). */
+  push: PushConfig;
+}
+
+export interface PushConfig {
+  /** Devices one user may register per app. */
+  maxDevicesPerUser: number;
+  /** Default wait of the `unacked` policy. */
+  unackedDelayMilliseconds: number;
+  /** Sends of one push to one device before the job is dead-lettered. */
+  maxAttempts: number;
+  /** First retry delay ceiling; doubles per attempt (full jitter). */
+  backoffInitialMilliseconds: number;
+  /** Retry delay ceiling (also caps Retry-After). */
+  backoffMaxMilliseconds: number;
+  /** Provider request timeout. */
+  requestTimeoutMilliseconds: number;
+  /** How long a sent (message, device) pair is remembered. */
+  dedupeTtlSeconds: number;
+  /** Replaces the APNs origin (relays, tests). */
+  apnsEndpoint?: string;
+  /** Replaces the FCM origin (relays, tests). */
+  fcmEndpoint?: string;
+  /** Extra CA certificates (PEM file) for the replaced origins. */
+  caFile?: string;
 }
 
 export interface WebhooksConfig {
@@ -211,6 +238,8 @@ export interface WebhooksConfig {
   maxConcurrentDeliveries: number;
   /** Events queued per endpoint; beyond it new events are dead-lettered (bounded memory). */
   maxQueuedPerEndpoint: number;
+  /** Delivery queue and dead letters: `memory`, `sql` (control database), `auto` (sql on postgres). */
+  store: 'auto' | 'memory' | 'sql';
   /** A channel that empties and fills again within this window causes no vacated/occupied pair. */
   occupancyDebounceMilliseconds: number;
   /** Addresses (IP or CIDR) that endpoints may resolve to even though they are private. */
@@ -223,4 +252,23 @@ export interface ClusterConfig {
    * holding the session). Unset: derived from `http.host` and the listening port.
    */
   advertiseUrl?: string;
+}
+
+export interface PusherConfig {
+  /** Serve the Pusher WebSocket protocol and HTTP API. */
+  enabled: boolean;
+  /** `activity_timeout` announced to clients (seconds). */
+  activityTimeoutSeconds: number;
+  /** Most bytes of one event's data. */
+  maxEventDataBytes: number;
+  /** Most channels of one HTTP API event. */
+  maxEventChannels: number;
+  /** Most events of one batch. */
+  maxBatchEvents: number;
+  /** Client events per connection per second (burst 2x). */
+  clientEventsPerSecond: number;
+  /** Allowed distance of `auth_timestamp` from the node's clock. */
+  authTimestampSkewSeconds: number;
+  /** History TTL of `cache-` channels whose namespace keeps none. */
+  cacheTtlSeconds: number;
 }

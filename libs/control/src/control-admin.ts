@@ -44,10 +44,27 @@ export interface ControlAdmin {
   revokeSecret(appId: string, secretId: string): Promise<SecretRecord>;
 
   listWebhooks(appId: string): Promise<WebhookRecord[]>;
-  createWebhook(appId: string, input: { url: string; events: string[] }): Promise<CreatedWebhook>;
+  createWebhook(appId: string, input: NewWebhook): Promise<CreatedWebhook>;
+  /** Changes URL, events, channel prefixes, format or the enabled flag; the secret stays. */
+  updateWebhook(appId: string, webhookId: string, patch: WebhookPatch): Promise<WebhookRecord>;
+  /**
+   * Issues a new signing secret; the previous one keeps signing beside it (two signatures per
+   * delivery) until `now + graceSeconds` (0: at once). A rotation during a rotation replaces the
+   * older previous secret: at most two live secrets.
+   */
+  rotateWebhookSecret(
+    appId: string,
+    webhookId: string,
+    options: { graceSeconds: number },
+  ): Promise<CreatedWebhook>;
   deleteWebhook(appId: string, webhookId: string): Promise<void>;
-  /** Endpoints with their signing secrets, for the webhook dispatcher only. */
-  webhookEndpoints(appId: string): Promise<(WebhookRecord & { signingSecret: string })[]>;
+  /**
+   * Endpoints with their signing secrets, for the webhook dispatcher only. `signingSecret` is the
+   * current secret; `signingSecrets` the live ones, newest first (two during a rotation).
+   */
+  webhookEndpoints(
+    appId: string,
+  ): Promise<(WebhookRecord & { signingSecret: string; signingSecrets: string[] })[]>;
 
   listPushCredentials(appId: string): Promise<PushCredentialRecord[]>;
   /** Validated by the caller (admin API); replaces the provider's credential. */
@@ -127,7 +144,25 @@ export interface WebhookRecord {
   events: string[];
   enabled: boolean;
   createdAt: Date;
+  /** Only events of channels starting with one of these (empty: every channel). */
+  channelPrefixes?: string[];
+  /** `standard` (Standard Webhooks) or `pusher` (Pusher's body and X-Pusher-* headers). */
+  format?: WebhookFormat;
+  /** Set while a rotated-out secret still signs: until then. */
+  previousSecretExpiresAt?: Date;
 }
+
+export type WebhookFormat = 'standard' | 'pusher';
+
+export interface NewWebhook {
+  url: string;
+  events: string[];
+  channelPrefixes?: string[];
+  format?: WebhookFormat;
+  enabled?: boolean;
+}
+
+export type WebhookPatch = Partial<NewWebhook>;
 
 export interface CreatedWebhook {
   record: WebhookRecord;

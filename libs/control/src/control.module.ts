@@ -3,7 +3,7 @@ import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CONTROL_CACHE } from './caching.control-store.js';
 import { CONTROL_ADMIN } from './control-admin.js';
 import { CONTROL_STORE } from './control-store.js';
-import { DEVICE_STORE } from './device-store.js';
+import { DEVICE_STORE, PUSH_DEAD_LETTER_STORE } from './device-store.js';
 import { ConfigControlStore } from './memory/config.control-store.js';
 import { openSqlControl, type OpenSqlControlOptions, type SqlControl } from './sql/open-sql-control.js';
 import { MemoryUsageMeter } from './usage/memory.usage-meter.js';
@@ -34,7 +34,7 @@ class SqlControlLifecycle implements OnApplicationShutdown {
 
 /**
  * Provides CONTROL_STORE (cached on SQL drivers), USAGE_METER, and with SQL drivers CONTROL_ADMIN,
- * CONTROL_CACHE, DEVICE_STORE and USAGE_STORE; globally.
+ * CONTROL_CACHE, DEVICE_STORE, PUSH_DEAD_LETTER_STORE and USAGE_STORE; globally.
  */
 @Module({})
 export class ControlModule {
@@ -85,6 +85,7 @@ export class ControlModule {
             { provide: CONTROL_CACHE, ...from((c) => c.cache) },
             { provide: CONTROL_ADMIN, ...from((c) => c.store) },
             { provide: DEVICE_STORE, ...from((c) => c.devices) },
+            { provide: PUSH_DEAD_LETTER_STORE, ...from((c) => c.devices) },
             { provide: USAGE_STORE, ...from((c) => c.usage) },
             { provide: USAGE_METER, ...from((c) => c.meter) },
             UsageMetrics,
@@ -96,6 +97,7 @@ export class ControlModule {
             CONTROL_CACHE,
             CONTROL_ADMIN,
             DEVICE_STORE,
+            PUSH_DEAD_LETTER_STORE,
             USAGE_STORE,
             USAGE_METER,
           ],

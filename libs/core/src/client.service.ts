@@ -6,6 +6,7 @@ import { PRESENCE_REGISTRY, type ExpiredMember, type PresenceRegistry } from '@h
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { TicketService, TokenVerifier } from '@herald/auth';
 import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/webhooks';
+import { PUSH_STATE_STORE, type PushStateStore } from '@herald/push';
 import {
   DisconnectCode,
   ErrorCode,
@@ -13,6 +14,7 @@ import {
   decodeFrames,
   encodeFrame,
   personalChannel,
+  type ClientInfo,
   type Command,
   type CommandResultMap,
   type ConnectCommand,
@@ -38,6 +40,8 @@ export type ReplySink = (frame: OutFrame) => void;
 /** Code used in an `unsub` push when the server removes a subscription. */
 const UNSUB_BY_SERVER = { code: ErrorCode.PERMISSION_DENIED.code, reason: 'unsubscribed by the server' };
 const UNSUB_EXPIRED = { code: ErrorCode.TOKEN_EXPIRED.code, reason: 'subscription token expired' };
+/** How long an acknowledgement is kept: well beyond the longest `unacked` delay (20 s). */
+const ACK_TTL_MS = 10 * 60_000;
 
 /**
  * Runs client commands for sessions, whatever transport carries them. Transports hand over raw
@@ -60,6 +64,7 @@ export class ClientService {
     private readonly tickets: TicketService,
     @Inject(CONTROL_STORE) private readonly control: ControlStore,
     @Optional() @Inject(LIFECYCLE_EVENTS) private readonly events?: LifecycleEvents,
+    @Optional() @Inject(PUSH_STATE_STORE) private readonly pushState?: PushStateStore,
   ) {
     this.nodeId = config.nodeId;
     hub.onServerUnsubscribe = (s, channel) => void this.serverUnsubscribe(s, channel, UNSUB_BY_SERVER);
@@ -145,7 +150,22 @@ export class ClientService {
         return this.refresh(session, cmd.token).then((result) => ({ result }));
       case 'sub_refresh':
         return this.subRefresh(session, cmd.channel, cmd.token).then((result) => ({ result }));
+      case 'ack':
+        return this.ack(session, cmd.message).then((result) => ({ result }));
     }
+  }
+
+  /**
+   * Records that this connection's user received a user-addressed message, for the push `unacked`
+   * policy: the dispatcher sends no push for an acknowledged message. Scoped by the session's app
+   * and user (a client can only acknowledge for itself); kept for ACK_TTL_MS, longer than any delay.
+   */
+  private async ack(session: Session, messageId: string): Promise<Result> {
+    if (session.state !== 'connected') throw new HeraldError(ErrorCode.NOT_CONNECTED);
+    if (!this.pushState)
+      throw new HeraldError(ErrorCode.NOT_AVAILABLE, 'push acknowledgements are not enabled on this node');
+    await this.pushState.ack(session.app.id, session.user, messageId, ACK_TTL_MS);
+    return {};
   }
 
   // --- connect ---------------------------------------------------------------------------------
@@ -177,28 +197,7 @@ export class ClientService {
     }
     if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
     const limits = app.limits;
-    if (
-      limits.maxConnections > 0 &&
-      (await this.presence.countConnections(app.id)) >= limits.maxConnections
-    ) {
-      throw new HeraldError(ErrorCode.RATE_LIMITED, 'app connection limit reached', { disconnect: 'limit' });
-    }
-    if (
-      limits.maxConnectionsPerUser > 0 &&
-      (await this.presence.countUserConnections(app.id, user)) >= limits.maxConnectionsPerUser
-    ) {
-      throw new HeraldError(ErrorCode.RATE_LIMITED, 'user connection limit reached', { disconnect: 'limit' });
-    }
-    session.user = user;
-    session.state = 'connected';
-    this.connecting.delete(session);
-    this.hub.addSession(session);
-    await this.presence.addConnection(
-      app.id,
-      { client: session.id, user, node: this.nodeId },
-      this.presenceTtlMs,
-    );
-    this.events?.connectionOpened(app.id, session.id, user);
+    await this.admit(session, user);
 
     // Server-side subscriptions: the personal channel and the token's `channels` claim.
     const serverSubs = new Set(channels);
@@ -231,6 +230,92 @@ export class ClientService {
       version: '1',
     };
     return { result, after: () => activations.forEach((a) => a()) };
+  }
+
+  /**
+   * Connection limits, then the session becomes connected: hub, presence registry, lifecycle event.
+   * Throws RATE_LIMITED with `details.disconnect: 'limit'` over a limit.
+   */
+  private async admit(session: Session, user: string): Promise<void> {
+    const app = session.app;
+    const limits = app.limits;
+    if (
+      limits.maxConnections > 0 &&
+      (await this.presence.countConnections(app.id)) >= limits.maxConnections
+    ) {
+      throw new HeraldError(ErrorCode.RATE_LIMITED, 'app connection limit reached', { disconnect: 'limit' });
+    }
+    if (
+      user !== '' &&
+      limits.maxConnectionsPerUser > 0 &&
+      (await this.presence.countUserConnections(app.id, user)) >= limits.maxConnectionsPerUser
+    ) {
+      throw new HeraldError(ErrorCode.RATE_LIMITED, 'user connection limit reached', { disconnect: 'limit' });
+    }
+    session.user = user;
+    session.state = 'connected';
+    this.connecting.delete(session);
+    this.hub.addSession(session);
+    await this.presence.addConnection(
+      app.id,
+      { client: session.id, user, node: this.nodeId },
+      this.presenceTtlMs,
+    );
+    this.events?.connectionOpened(app.id, session.id, user);
+  }
+
+  // --- protocol adapters -----------------------------------------------------------------------
+  // Entry points for adapters that speak another client protocol over Herald sessions (libs/pusher).
+  // They authenticate and authorize in their own terms; everything else (limits, hub, presence,
+  // history, lifecycle events) runs through the same paths as the native protocol.
+
+  /**
+   * Opens a session the adapter created (`new Session(app, transport, now, id)`) without a
+   * `connect` command, as `user` ('' for anonymous). Throws RATE_LIMITED over a connection limit.
+   */
+  async attach(session: Session, user: string): Promise<void> {
+    if (session.state !== 'connecting') throw new HeraldError(ErrorCode.ALREADY_CONNECTED);
+    await this.admit(session, user);
+  }
+
+  /** The user of a connected session changes (Pusher `pusher:signin`); subscriptions are kept. */
+  async setUser(session: Session, user: string, info?: unknown): Promise<void> {
+    if (session.state !== 'connected') throw new HeraldError(ErrorCode.NOT_CONNECTED);
+    this.hub.setUser(session, user);
+    if (info !== undefined) session.info = info;
+    await this.presence.addConnection(
+      session.app.id,
+      { client: session.id, user, node: this.nodeId },
+      this.presenceTtlMs,
+    );
+  }
+
+  /**
+   * Subscribes a session the adapter has authorized itself (no subscription token is checked):
+   * the channel's namespace options, limits, presence (as `member` when given: the presence
+   * identity of this subscription), history and join pushes as for a native subscribe. Call the
+   * returned `after` once the adapter has queued its own reply.
+   */
+  async subscribeAuthorized(
+    session: Session,
+    channel: string,
+    opts: { member?: { user: string; info?: unknown } } = {},
+  ): Promise<{ result: SubscribeResult; after?: () => void }> {
+    if (session.state !== 'connected') throw new HeraldError(ErrorCode.NOT_CONNECTED);
+    const ch = resolveChannel(session.app, channel);
+    if (session.subs.size >= session.app.limits.maxChannelsPerConnection) {
+      throw new HeraldError(
+        ErrorCode.LIMIT_CHANNELS,
+        `at most ${session.app.limits.maxChannelsPerConnection} channels per connection`,
+      );
+    }
+    const member = opts.member ? { ...opts.member, client: session.id } : undefined;
+    return this.subscribeChecked(session, ch, { member });
+  }
+
+  /** Ends one subscription (presence leave, leave push, lifecycle event); false when there was none. */
+  unsubscribeChannel(session: Session, channel: string): Promise<boolean> {
+    return this.dropSubscription(session, channel);
   }
 
   private closeAfterFailedConnect(session: Session, err: HeraldError): void {
@@ -278,7 +363,7 @@ export class ClientService {
   private async subscribeChecked(
     session: Session,
     ch: ResolvedChannel,
-    opts: { recover?: StreamPosition; expires?: number; serverSide?: boolean },
+    opts: { recover?: StreamPosition; expires?: number; serverSide?: boolean; member?: ClientInfo },
   ): Promise<{ result: SubscribeResult; after?: () => void }> {
     const app = session.app;
     const channel = ch.channel;
@@ -291,6 +376,8 @@ export class ClientService {
       }
     }
     const sub: SubscriptionState = { namespace: ns, expires: opts.expires, presence: ns.presence };
+    if (opts.member) sub.member = opts.member;
+    const member = opts.member ?? session.clientInfo;
     session.subs.set(channel, sub);
     try {
       let result: SubscribeResult;
@@ -314,7 +401,7 @@ export class ClientService {
         await this.presence.join(
           app.id,
           channel,
-          { client: session.id, user: session.user, info: session.info },
+          { client: session.id, user: member.user, info: member.info },
           this.presenceTtlMs,
         );
       }
@@ -325,9 +412,9 @@ export class ClientService {
       // too) gets it whether or not the channel keeps history.
       const after = () => {
         activate?.();
-        this.events?.subscribed(app.id, channel, session.id, ns.presence ? session.user : undefined);
+        this.events?.subscribed(app.id, channel, session.id, ns.presence ? member.user : undefined);
         if (ns.joinLeave) {
-          this.publishPresenceEvent('join', session, channel).catch((err: unknown) =>
+          this.publishPresenceEvent('join', session, channel, sub.member).catch((err: unknown) =>
             this.log.warn({ msg: 'join event not published', app: app.id, err: String(err) }),
           );
         }
@@ -378,10 +465,15 @@ export class ClientService {
     if (!sub) return false;
     session.subs.delete(channel);
     this.hub.leaveStream(session, channel);
-    this.events?.unsubscribed(session.app.id, channel, session.id, sub.presence ? session.user : undefined);
+    this.events?.unsubscribed(
+      session.app.id,
+      channel,
+      session.id,
+      sub.presence ? (sub.member?.user ?? session.user) : undefined,
+    );
     if (sub.presence) {
       await this.presence.leave(session.app.id, channel, session.id);
-      if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel);
+      if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel, sub.member);
     }
     return true;
   }
@@ -406,8 +498,9 @@ export class ClientService {
     kind: 'join' | 'leave',
     session: Session,
     channel: string,
+    member?: ClientInfo,
   ): Promise<void> {
-    const frame = encodeFrame({ push: kind, channel, info: session.clientInfo });
+    const frame = encodeFrame({ push: kind, channel, info: member ?? session.clientInfo });
     await this.bus.publish(
       Topics.PUBLICATIONS,
       channelKey(session.app.id, channel),
@@ -517,7 +610,7 @@ export class ClientService {
           session.app.id,
           channel,
           session.id,
-          sub.presence ? session.user : undefined,
+          sub.presence ? (sub.member?.user ?? session.user) : undefined,
         );
       this.events.connectionClosed(session.app.id, session.id, session.user);
     }
@@ -526,7 +619,7 @@ export class ClientService {
       for (const [channel, sub] of channels) {
         if (!sub.presence) continue;
         await this.presence.leave(session.app.id, channel, session.id);
-        if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel);
+        if (sub.namespace.joinLeave) await this.publishPresenceEvent('leave', session, channel, sub.member);
       }
       await this.presence.removeConnection(session.app.id, session.id);
     } catch (err) {

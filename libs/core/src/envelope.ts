@@ -4,7 +4,12 @@
  * forwards the frame bytes without re-serializing them.
  */
 export type ChannelHeader =
-  { k: 'pub'; a: string; c: string; o?: number; e?: string } | { k: 'join' | 'leave'; a: string; c: string };
+  /**
+   * `x`: a session id that must not receive the publication (Pusher `socket_id` exclusion);
+   * `t`: when the publish was accepted (ms since epoch), for herald_fanout_latency_seconds.
+   */
+  | { k: 'pub'; a: string; c: string; o?: number; e?: string; x?: string; t?: number }
+  | { k: 'join' | 'leave'; a: string; c: string };
 
 export type ControlMessage =
   | { k: 'disconnect'; a: string; u: string; code: number }

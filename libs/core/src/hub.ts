@@ -15,6 +15,7 @@ import { DisconnectCode, type DisconnectDef, type StreamPosition } from '@herald
 import { ChannelStream } from './channel-stream.js';
 import { decodeChannelRecord, decodeControl, type ControlMessage } from './envelope.js';
 import { OutFrame } from './out-frame.js';
+import { fanoutLatency, hubStats } from './core-stats.js';
 import type { Session } from './session.js';
 
 const SEP = '\u0000';
@@ -94,6 +95,27 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
       found.delete(session);
       if (found.size === 1) this.byUser.set(key, found.values().next().value as Session);
     }
+  }
+
+  /** Changes a connected session's user (Pusher `pusher:signin`), keeping its subscriptions. */
+  setUser(session: Session, user: string): void {
+    if (!this.sessions.has(session.id)) {
+      session.user = user;
+      return;
+    }
+    const key = session.app.id + SEP + session.user;
+    const found = this.byUser.get(key);
+    if (found === session) this.byUser.delete(key);
+    else if (found instanceof Set) {
+      found.delete(session);
+      if (found.size === 1) this.byUser.set(key, found.values().next().value as Session);
+    }
+    session.user = user;
+    const next = session.app.id + SEP + user;
+    const other = this.byUser.get(next);
+    if (other === undefined) this.byUser.set(next, session);
+    else if (other instanceof Set) other.add(session);
+    else if (other !== session) this.byUser.set(next, new Set([other, session]));
   }
 
   sessionsOf(appId: string, user: string): Session[] {
@@ -178,19 +200,29 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
   // --- bus consumers --------------------------------------------------------------------------
 
   private onPublicationRecord(record: BusRecord): void {
+    hubStats.add('publications');
     const { header, frameJson } = decodeChannelRecord(record.value);
     const stream = this.streams.get(header.a + SEP + header.c);
     if (!stream) return;
+    // A microtask: observed once the synchronous fan-out below has queued every frame.
+    const acceptedAt = header.k === 'pub' ? header.t : undefined;
+    if (acceptedAt !== undefined)
+      queueMicrotask(() => fanoutLatency.observe((Date.now() - acceptedAt) / 1000));
     this.usage?.delivered(header.a, stream.size);
     if (header.k === 'pub' && header.o !== undefined && header.e !== undefined) {
       const pos = { channel: header.c, offset: header.o, epoch: header.e };
-      stream.onPublication(header.o, header.e, new OutFrame(frameJson, pos));
+      const frame = new OutFrame(frameJson, pos);
+      if (header.x !== undefined) frame.exclude = header.x;
+      stream.onPublication(header.o, header.e, frame);
     } else {
-      stream.deliverUnordered(new OutFrame(frameJson));
+      const frame = new OutFrame(frameJson);
+      if (header.k === 'pub' && header.x !== undefined) frame.exclude = header.x;
+      stream.deliverUnordered(frame);
     }
   }
 
   private onControlRecord(record: BusRecord): void {
+    hubStats.add('control');
     let msg: ControlMessage;
     try {
       msg = decodeControl(record.value);

@@ -14,6 +14,10 @@ export interface FramePosition {
 export class OutFrame {
   private utf8?: Buffer;
   private ws?: Buffer;
+  /** Encodings in other wire formats (see `as`), created on first use. */
+  private formats?: Map<FrameFormat<unknown>, unknown>;
+  /** A connection (session id) that must not receive this frame: the publisher's own. */
+  exclude?: string;
 
   /**
    * `pos` marks a publication of a channel with history: the stream position it advances its
@@ -24,6 +28,18 @@ export class OutFrame {
     readonly json: string,
     readonly pos?: FramePosition,
   ) {}
+
+  /**
+   * This frame in another wire format (e.g. the Pusher protocol, libs/pusher), encoded once and
+   * shared by every connection that speaks it, like `wsFrame` for the native format.
+   */
+  as<T>(format: FrameFormat<T>): T {
+    const map = (this.formats ??= new Map());
+    if (map.has(format)) return map.get(format) as T;
+    const encoded = format.encode(this);
+    map.set(format, encoded);
+    return encoded;
+  }
 
   bytes(): Buffer {
     return (this.utf8 ??= Buffer.from(this.json, 'utf8'));
@@ -51,6 +67,11 @@ export class OutFrame {
     this.ws = frame;
     return frame;
   }
+}
+
+/** A wire format other than the native one: turns a native frame into its own encoding. */
+export interface FrameFormat<T> {
+  encode(frame: OutFrame): T;
 }
 
 /** `{"push":"pub","channel":...,"pub":<publication json>}` without re-serializing the publication. */

@@ -15,6 +15,10 @@ export interface PublishRequest {
   data: unknown;
   /** Set for client publishes: who published. */
   info?: ClientInfo;
+  /** Message id of a user-addressed message with push: carried in the publication for `ack`. */
+  messageId?: string;
+  /** A connection (session id) that must not receive it: Pusher's `socket_id` exclusion. */
+  exclude?: string;
 }
 
 export interface PublishOptions {
@@ -131,10 +135,11 @@ export class PublishService {
     if (Buffer.byteLength(dataJson, 'utf8') > app.limits.maxFrameBytes) {
       throw new HeraldError(ErrorCode.PAYLOAD_TOO_LARGE, `data exceeds ${app.limits.maxFrameBytes} bytes`);
     }
+    const idJson = req.messageId === undefined ? '' : `,"id":${JSON.stringify(req.messageId)}`;
     const valueJson =
       req.info === undefined
-        ? `{"data":${dataJson}}`
-        : `{"data":${dataJson},"info":${JSON.stringify(req.info)}}`;
+        ? `{"data":${dataJson}${idJson}}`
+        : `{"data":${dataJson}${idJson},"info":${JSON.stringify(req.info)}}`;
     const key = channelKey(app.id, req.channel);
     if (ch.options.historySize > 0) {
       const pos = await this.history.append(app.id, req.channel, valueJson, {
@@ -142,14 +147,28 @@ export class PublishService {
         ttlMs: ch.options.historyTtlSeconds * 1000,
       });
       const frame = pubFrameJson(req.channel, withOffset(pos.offset, valueJson));
-      const header = { k: 'pub', a: app.id, c: req.channel, o: pos.offset, e: pos.epoch } as const;
+      const header = {
+        k: 'pub',
+        a: app.id,
+        c: req.channel,
+        t: Date.now(),
+        o: pos.offset,
+        e: pos.epoch,
+        ...(req.exclude !== undefined ? { x: req.exclude } : {}),
+      } as const;
       return {
         result: { offset: pos.offset, epoch: pos.epoch },
         record: { a: app.id, key, value: encodeChannelRecord(header, frame).toString('utf8') },
       };
     }
     const frame = pubFrameJson(req.channel, valueJson);
-    const header = { k: 'pub', a: app.id, c: req.channel } as const;
+    const header = {
+      k: 'pub',
+      a: app.id,
+      c: req.channel,
+      t: Date.now(),
+      ...(req.exclude !== undefined ? { x: req.exclude } : {}),
+    } as const;
     return {
       result: {},
       record: { a: app.id, key, value: encodeChannelRecord(header, frame).toString('utf8') },

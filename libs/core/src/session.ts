@@ -1,6 +1,7 @@
 import type { AppConfig, NamespaceOptions } from '@herald/config';
 import type { ClientInfo, DisconnectDef, StreamPosition } from '@herald/protocol';
 import type { OutFrame } from './out-frame.js';
+import { transportStats } from './core-stats.js';
 
 export type TransportKind = 'websocket' | 'sse' | 'poll';
 
@@ -31,6 +32,11 @@ export interface SubscriptionState {
    * (SSE ids, poll cursors) start from it; later positions come from OutFrame.pos.
    */
   position?: StreamPosition;
+  /**
+   * The presence identity of this subscription when it is not the session's own (the Pusher
+   * protocol takes `user_id`/`user_info` from each presence channel's signed `channel_data`).
+   */
+  member?: ClientInfo;
 }
 
 export type SessionState = 'connecting' | 'connected' | 'closed';
@@ -79,8 +85,10 @@ export class Session {
     public app: AppConfig,
     readonly transport: Transport,
     now: number,
+    /** An id chosen by a protocol adapter (the Pusher socket id); default: SESSION_NODE_TAG-prefixed. */
+    id?: string,
   ) {
-    this.id = `${SESSION_NODE_TAG}${(++counter).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    this.id = id ?? `${SESSION_NODE_TAG}${(++counter).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     this.createdAt = now;
     this.lastPongAt = now;
   }
@@ -93,7 +101,15 @@ export class Session {
 
   send(frame: OutFrame): boolean {
     if (this.state === 'closed') return false;
-    return this.transport.send(frame);
+    // A publication that excludes its originating connection (Pusher `socket_id`, client events).
+    if (frame.exclude === this.id) return true;
+    const kind = this.transport.kind;
+    if (this.transport.send(frame)) {
+      transportStats.framesSent.add(kind);
+      return true;
+    }
+    transportStats.framesDropped.add(kind);
+    return false;
   }
 
   /**

@@ -1,3 +1,4 @@
 export * from './logger.js';
 export * from './observability.module.js';
 export * from './metrics.js';
+export * from './process-metrics.js';

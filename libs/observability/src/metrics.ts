@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { processMetrics } from './process-metrics.js';
 
 /**
  * The process's Prometheus registry. Feature modules register their metrics into it (inject
@@ -24,6 +25,8 @@ class RegistryHolder implements OnModuleDestroy {
   constructor() {
     // Process CPU, memory, handles and event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    // Metrics of drivers and transports, defined at module load (see processMetric).
+    for (const metric of processMetrics()) this.registry.registerMetric(metric);
   }
   onModuleDestroy(): void {
     this.registry.clear();

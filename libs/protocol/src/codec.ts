@@ -11,8 +11,12 @@ const COMMANDS = new Set([
   'history',
   'refresh',
   'sub_refresh',
+  'ack',
   'pong',
 ]);
+
+/** Longest message id an `ack` may name (server ids are `msg_` and 22 characters). */
+export const MAX_MESSAGE_ID_LENGTH = 64;
 
 const CHANNEL_COMMANDS = new Set([
   'subscribe',
@@ -82,6 +86,14 @@ export function validateCommand(raw: unknown): Command {
     case 'refresh':
     case 'sub_refresh':
       if (typeof raw.token !== 'string') bad('token must be a string');
+      break;
+    case 'ack':
+      if (
+        typeof raw.message !== 'string' ||
+        raw.message.length === 0 ||
+        raw.message.length > MAX_MESSAGE_ID_LENGTH
+      )
+        bad(`message must be a message id (1-${MAX_MESSAGE_ID_LENGTH} characters)`);
       break;
   }
   return raw as unknown as Command;

@@ -4,7 +4,8 @@
  *
  * Ranges (modelled on Centrifugo's, so clients can act on a code they have never seen):
  * - Error codes 100–499 answer one command (WebSocket/HTTP reply or REST error body); the connection
- *   stays open. 100–199 are request problems, 200–299 token and auth problems, 300–399 limits.
+ *   stays open. 100–199 are request problems, 200–299 token and auth problems, 300–399 limits,
+ *   400–419 mobile push (devices, push payloads).
  * - Disconnect codes are WebSocket close codes (and `disconnect` pushes on other transports):
  *   3000–3499: the client should reconnect (with backoff);
  *   3500–3999: terminal, the client must not reconnect without changing something (token, config).
@@ -100,6 +101,22 @@ export const ErrorCode = {
     true,
   ),
   LIMIT_BATCH: e(303, 'limit_batch', 400, 'too many items in one request'),
+
+  // 400–419: mobile push (devices and push payloads; docs/push.md).
+  LIMIT_DEVICES: e(
+    400,
+    'limit_devices',
+    409,
+    'user has reached the devices-per-user limit; remove one first',
+  ),
+  PUSH_PAYLOAD_TOO_LARGE: e(
+    401,
+    'push_payload_too_large',
+    413,
+    'push payload exceeds the provider limit (APNs 4096 bytes, FCM 4000 bytes of data)',
+  ),
+  INVALID_DEVICE_TOKEN: e(402, 'invalid_device_token', 400, 'device token is malformed for its platform'),
+  DEVICE_NOT_FOUND: e(403, 'device_not_found', 404, 'no such device for this user'),
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCodeName = keyof typeof ErrorCode;

@@ -25,6 +25,11 @@ export interface ClientInfo {
 export interface Publication {
   /** Present on channels with history: the publication's place in the stream. */
   offset?: number;
+  /**
+   * Message id, present on user-addressed messages published with a `push` section: acknowledge it
+   * with the `ack` command (the SDK does so automatically), so the `unacked` push policy sends no push.
+   */
+  id?: string;
   data: unknown;
   /** Present when a client published it. */
   info?: ClientInfo;
@@ -106,6 +111,13 @@ export interface SubRefreshCommand {
   token: string;
 }
 
+/** Acknowledges a user-addressed message (Publication `id`) for the `unacked` push policy. */
+export interface AckCommand {
+  id: number;
+  cmd: 'ack';
+  message: string;
+}
+
 export interface PongCommand {
   cmd: 'pong';
 }
@@ -120,6 +132,7 @@ export type Command =
   | HistoryCommand
   | RefreshCommand
   | SubRefreshCommand
+  | AckCommand
   | PongCommand;
 
 export type CommandName = Command['cmd'];
@@ -190,6 +203,7 @@ export interface CommandResultMap {
   history: HistoryResult;
   refresh: RefreshResult;
   sub_refresh: { expires?: number };
+  ack: Record<string, never>;
 }
 
 export interface ErrorBody {

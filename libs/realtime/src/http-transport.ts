@@ -9,6 +9,7 @@ import type {
   Transport,
   WriteScheduler,
 } from '@herald/core';
+import { transportStats } from '@herald/core';
 import {
   DisconnectCode,
   encodeFrame,
@@ -131,6 +132,7 @@ export abstract class HttpTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.closeDef = def;
+    if (def === DisconnectCode.SLOW) transportStats.slowDisconnects.add(this.kind);
     this.finalFrame = disconnectJson(def, reason, this.connectError);
     this.end(def);
     this.onClosed(this, def);

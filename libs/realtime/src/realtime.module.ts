@@ -11,6 +11,6 @@ import { WebSocketEndpoint } from './websocket.endpoint.js';
   imports: [CoreModule, ClientDeliveryModule],
   controllers: [HttpTransportsController],
   providers: [ConnectionAdmission, WebSocketEndpoint, HttpSessions, SessionRouter],
-  exports: [HttpSessions, SessionRouter],
+  exports: [HttpSessions, SessionRouter, ConnectionAdmission],
 })
 export class RealtimeModule {}

@@ -2,7 +2,13 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { DisconnectDef } from '@herald/protocol';
 import { DisconnectCode } from '@herald/protocol';
-import type { Flushable, OutFrame, Transport, WriteScheduler } from '@herald/core';
+import {
+  transportStats,
+  type Flushable,
+  type OutFrame,
+  type Transport,
+  type WriteScheduler,
+} from '@herald/core';
 
 /**
  * WebSocket transport: writes pre-framed bytes (OutFrame.wsFrame, built once per publication)
@@ -66,6 +72,7 @@ export class WsTransport implements Transport, Flushable {
     if (this.closeDef) return;
     this.closeDef = def;
     if (def === DisconnectCode.SLOW) {
+      transportStats.slowDisconnects.add('websocket');
       // Drop what is queued here; the close frame follows what the kernel already holds. A peer
       // that reads slowly still learns the code; one that does not read at all is cut off after a
       // short grace instead of pinning its buffers for ws's 30 s close timeout.

@@ -1,5 +1,15 @@
 import { ErrorCode, HeraldError } from '@herald/protocol';
 import { Redis, ReplyError } from 'ioredis';
+import { Tally, tallyCounter } from '@herald/observability';
+
+/** Redis failures of this process: `connection` (socket errors, each reconnect attempt) and `command` (calls that failed). */
+const redisErrors = new Tally<'connection' | 'command'>(['connection', 'command']);
+tallyCounter(
+  'herald_redis_errors_total',
+  'Redis errors of this process, by kind (connection, command).',
+  'kind',
+  redisErrors,
+);
 
 /** How to reach Redis; the `redis` section of the node config maps onto this. */
 export interface RedisConnectionOptions {
@@ -92,6 +102,7 @@ export class RedisConnection {
       disconnectTimeout: this.commandTimeoutMs,
     });
     this.client.on('error', (err: Error) => {
+      redisErrors.add('connection');
       this.lastError = err;
       options.onError?.(err);
     });
@@ -129,6 +140,7 @@ export class RedisConnection {
     try {
       return await fn(await this.ready());
     } catch (err) {
+      redisErrors.add('command');
       throw toRedisError(err);
     }
   }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NodeConfig } from '@herald/config';
 
@@ -14,6 +15,18 @@ export function httpBodyLimit(config: NodeConfig): number {
   return Math.max(MIN_HTTP_BODY_LIMIT, ...config.apps.map((a) => a.limits.maxBodyBytes));
 }
 
+/** Where the raw bytes of a parsed JSON body are kept (see keepRawBody). */
+export const RAW_BODY = Symbol('herald.rawBody');
+
+/**
+ * Keeps the raw bytes of JSON bodies sent to the Pusher HTTP API (`/apps/...`, libs/pusher), whose
+ * request signature covers the body's MD5: re-encoding the parsed body would not give the same
+ * bytes. Other routes keep nothing extra.
+ */
+export function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  if (req.url?.startsWith('/apps/')) (req as IncomingMessage & { [RAW_BODY]?: Buffer })[RAW_BODY] = buf;
+}
+
 /**
  * HTTP-wide settings of a Herald node, applied once by the entry point before `listen`:
  * JSON bodies (`application/json` and `+json` types) parsed up to httpBodyLimit; the urlencoded
@@ -22,7 +35,7 @@ export function httpBodyLimit(config: NodeConfig): number {
  */
 export function configureHttp(app: NestExpressApplication, config: NodeConfig): void {
   const limit = httpBodyLimit(config);
-  app.useBodyParser('json', { limit, type: ['application/json', '+json'] });
+  app.useBodyParser('json', { limit, type: ['application/json', '+json'], verify: keepRawBody });
   app.useBodyParser('urlencoded', { limit, extended: false });
   app.disable('x-powered-by');
 }

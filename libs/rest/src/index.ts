@@ -15,3 +15,7 @@ export * from './health/health-indicator.js';
 export * from './health/drain.health-indicator.js';
 export * from './health/health.controller.js';
 export * from './health/health.module.js';
+export * from './push/devices.schemas.js';
+export * from './push/device-auth.guard.js';
+export * from './push/devices.controller.js';
+export * from './push/push-rest.module.js';

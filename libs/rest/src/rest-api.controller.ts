@@ -26,6 +26,8 @@ import {
   type BroadcastResultBody,
   type EmptyResultBody,
   type PublishResultBody,
+  type UserPublishResultBody,
+  type UsersPublishResultBody,
 } from './rest-commands.js';
 import * as s from './schemas.js';
 
@@ -77,8 +79,19 @@ export class RestApiController {
     @Param('user') user: string,
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
-  ): Promise<PublishResultBody> {
+  ): Promise<UserPublishResultBody> {
     return this.commands.userPublish(app, user, parseBody(s.userPublishBody, body), key);
+  }
+
+  @Post('users/publish')
+  @HttpCode(200)
+  publishToUsers(
+    @CurrentApp() app: AppConfig,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+  ): Promise<UsersPublishResultBody> {
+    checkBatchSize(body, 'users');
+    return this.commands.usersPublish(app, parseBody(s.usersPublishBody, body), key);
   }
 
   @Post('batch')

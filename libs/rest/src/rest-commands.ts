@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import type { AppConfig } from '@herald/config';
-import { PublishService, ServerApiService } from '@herald/core';
+import { PublishService, ServerApiService, UserPublishService } from '@herald/core';
+import type { PushContent } from '@herald/push';
 import { ErrorCode, HeraldError, errorByCode, isValidUserId, personalChannel } from '@herald/protocol';
 import { errorItem } from './error-response.js';
 import { parseBody, zodIssues } from './parse.js';
@@ -18,6 +19,10 @@ import {
   type publishBody,
   type publishResult,
   type userPublishBody,
+  type pushSection,
+  type usersPublishBody,
+  type userPublishResult,
+  type usersPublishResult,
 } from './schemas.js';
 
 export type PublishBody = z.output<typeof publishBody>;
@@ -27,6 +32,15 @@ export type PublishResultBody = z.output<typeof publishResult>;
 export type BroadcastResultBody = z.output<typeof broadcastResult>;
 export type BatchResultBody = z.output<typeof batchResult>;
 export type EmptyResultBody = z.output<typeof emptyResult>;
+export type UsersPublishBody = z.output<typeof usersPublishBody>;
+export type UserPublishResultBody = z.output<typeof userPublishResult>;
+export type UsersPublishResultBody = z.output<typeof usersPublishResult>;
+
+/** The `push` section without the dispatch fields (policy, delay), as the dispatcher builds it. */
+function pushContent(p: z.output<typeof pushSection>): PushContent {
+  const { policy: _policy, delay_ms: _delay, ...content } = p;
+  return content;
+}
 
 /**
  * Refuses lists longer than MAX_BATCH_ITEMS with LIMIT_BATCH (the catalogue's answer for "too many
@@ -92,6 +106,7 @@ export class RestCommands {
   constructor(
     private readonly publisher: PublishService,
     private readonly serverApi: ServerApiService,
+    private readonly userPublisher: UserPublishService,
   ) {}
 
   async publish(app: AppConfig, body: PublishBody, headerKey?: string): Promise<PublishResultBody> {
@@ -123,9 +138,63 @@ export class RestCommands {
     user: string,
     body: UserPublishBody,
     headerKey?: string,
-  ): Promise<PublishResultBody> {
-    const channel = personalChannel(requireUser(user));
-    return this.publish(app, { channel, data: body.data, idempotency_key: body.idempotency_key }, headerKey);
+  ): Promise<UserPublishResultBody> {
+    if (body.push === undefined) {
+      const channel = personalChannel(requireUser(user));
+      return this.publish(
+        app,
+        { channel, data: body.data, idempotency_key: body.idempotency_key },
+        headerKey,
+      );
+    }
+    const [r] = await this.usersPublish(
+      app,
+      { users: [user], data: body.data, push: body.push, idempotency_key: body.idempotency_key },
+      headerKey,
+    ).then((x) => x.responses);
+    if ('error' in r) {
+      const def = errorByCode(r.error.code) ?? ErrorCode.INTERNAL;
+      throw new HeraldError(def, r.error.message);
+    }
+    const { user: _user, ...rest } = r;
+    return rest;
+  }
+
+  /** Publishes to many users' personal channels, each with an optional push (docs/push.md). */
+  async usersPublish(
+    app: AppConfig,
+    body: UsersPublishBody,
+    headerKey?: string,
+  ): Promise<UsersPublishResultBody> {
+    const key = idempotencyKey(headerKey, body.idempotency_key);
+    const users = body.users.map(requireUser);
+    const push = body.push;
+    const responses = await this.userPublisher.publish(
+      app,
+      users,
+      body.data,
+      push === undefined
+        ? undefined
+        : {
+            content: pushContent(push),
+            policy: push.policy,
+            ...(push.delay_ms !== undefined ? { delayMs: push.delay_ms } : {}),
+          },
+      { rateLimited: true, ...(key !== undefined ? { idempotencyKey: key } : {}) },
+    );
+    return {
+      responses: responses.map((r) => {
+        if ('error' in r) {
+          const def = errorByCode(r.error.code) ?? ErrorCode.INTERNAL;
+          return { user: r.user, error: errorItem(def, r.error.message) };
+        }
+        return {
+          user: r.user,
+          ...publishAnswer(r),
+          ...(r.message_id !== undefined ? { message_id: r.message_id } : {}),
+        };
+      }),
+    };
   }
 
   async disconnect(app: AppConfig, user: string): Promise<EmptyResultBody> {

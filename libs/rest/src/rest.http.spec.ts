@@ -17,6 +17,7 @@ import {
   PublishService,
   ServerApiService,
   SessionSupervisor,
+  UserPublishService,
   WriteScheduler,
 } from '@herald/core';
 import { ErrorCode, HeraldError } from '@herald/protocol';
@@ -96,6 +97,8 @@ async function boot(options: { extraIndicator?: boolean } = {}): Promise<Harness
     .overrideProvider(ClientService)
     .useValue({})
     .overrideProvider(WriteScheduler)
+    .useValue({})
+    .overrideProvider(UserPublishService)
     .useValue({})
     .compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });

@@ -89,13 +89,31 @@ export const ROUTES: readonly RouteSpec[] = [
     path: `${APP}/users/{user}/publish`,
     operationId: 'publishToUser',
     summary: "Publish into a user's personal channel",
-    description: 'Publishes into `#<user>`, which every connection of the user joins automatically.',
+    description:
+      'Publishes into `#<user>`, which every connection of the user joins automatically. With a `push` ' +
+      'section, also enqueues a mobile push sent according to its policy (docs/push.md); the answer then ' +
+      'carries the `message_id` that the publication carries as `id`.',
     tag: 'publishing',
     auth: true,
     body: s.userPublishBody,
     idempotent: true,
-    response: s.publishResult,
-    errors: PUBLISH_ERRORS,
+    response: s.userPublishResult,
+    errors: [...PUBLISH_ERRORS, ErrorCode.PUSH_PAYLOAD_TOO_LARGE],
+  },
+  {
+    method: 'post',
+    path: `${APP}/users/publish`,
+    operationId: 'publishToUsers',
+    summary: "Publish into many users' personal channels, optionally with push",
+    description:
+      'One message to up to 100 users (each `#<user>`), each answered separately; the request counts ' +
+      '`users.length` against the publish rate. With `push`, one push job per user (docs/push.md).',
+    tag: 'publishing',
+    auth: true,
+    body: s.usersPublishBody,
+    idempotent: true,
+    response: s.usersPublishResult,
+    errors: [...PUBLISH_ERRORS, ErrorCode.LIMIT_BATCH, ErrorCode.PUSH_PAYLOAD_TOO_LARGE],
   },
   {
     method: 'post',

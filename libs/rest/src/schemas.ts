@@ -82,10 +82,113 @@ export const broadcastBody = named(
   'Publish one message into up to 100 channels; each channel is reported separately.',
 );
 
+// --- push (docs/push.md) ---------------------------------------------------------------------------
+
+/** Longest `unacked` delay: a waiting job holds its partition (docs/push.md "Limits"). */
+export const MAX_PUSH_DELAY_MS = 20_000;
+
+const apnsOverride = z
+  .strictObject({
+    title: z.string().max(256).optional(),
+    subtitle: z.string().max(256).optional(),
+    body: z.string().max(2048).optional(),
+    sound: z.string().min(1).max(128).optional(),
+    badge: z.number().int().nonnegative().max(999_999).optional(),
+    push_type: z.enum(['alert', 'background']).optional(),
+    thread_id: z.string().max(64).optional(),
+    category: z.string().max(64).optional(),
+    mutable_content: z.boolean().optional(),
+    payload: z.record(z.string().min(1).max(64), z.unknown()).optional(),
+  })
+  .describe('APNs-only fields; they replace the common ones for iOS devices.');
+
+const fcmOverride = z
+  .strictObject({
+    title: z.string().max(256).optional(),
+    body: z.string().max(2048).optional(),
+    sound: z.string().min(1).max(128).optional(),
+    channel_id: z.string().min(1).max(128).optional(),
+    icon: z.string().min(1).max(128).optional(),
+    color: z
+      .string()
+      .regex(/^#[0-9A-Fa-f]{6}$/, 'color is #rrggbb')
+      .optional(),
+    click_action: z.string().min(1).max(128).optional(),
+    data: z.record(z.string().min(1).max(64), z.string()).optional(),
+  })
+  .describe('FCM-only fields; they replace the common ones for Android devices.');
+
+export const pushSection = named(
+  'PushSection',
+  z
+    .strictObject({
+      title: z.string().max(256).optional(),
+      body: z.string().max(2048).optional(),
+      data: z
+        .record(z.string().min(1).max(64), z.unknown())
+        .optional()
+        .describe('Custom keys: APNs payload keys next to `aps`, FCM `data` (non-strings JSON-encoded).'),
+      badge: z.number().int().nonnegative().max(999_999).optional(),
+      sound: z.string().min(1).max(128).optional(),
+      collapse_id: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .describe('A newer push with the same id replaces the older one on the phone.'),
+      ttl_seconds: z
+        .number()
+        .int()
+        .nonnegative()
+        .max(28 * 86400)
+        .optional()
+        .describe('How long the provider keeps trying to reach the phone; 0: now or never.'),
+      priority: z.enum(['high', 'normal']).optional().describe('`high` (default) wakes the phone.'),
+      apns: apnsOverride.optional(),
+      fcm: fcmOverride.optional(),
+      policy: z
+        .enum(['offline', 'always', 'unacked'])
+        .default('offline')
+        .describe(
+          '`offline` (default): push only if the user has no live connection when the dispatcher sends; ' +
+            '`always`; `unacked`: push unless a live connection acknowledged the message within `delay_ms`.',
+        ),
+      delay_ms: z
+        .number()
+        .int()
+        .positive()
+        .max(MAX_PUSH_DELAY_MS)
+        .optional()
+        .describe(
+          '`unacked` only: how long to wait for the acknowledgement (default `push.unackedDelayMilliseconds`).',
+        ),
+    })
+    .refine((p) => p.delay_ms === undefined || p.policy === 'unacked', {
+      message: 'delay_ms is only valid with policy unacked',
+      path: ['delay_ms'],
+    }),
+  'A mobile push for users without a live connection (docs/push.md). At most 4096 bytes once built for APNs, 4000 for FCM.',
+);
+
 export const userPublishBody = named(
   'UserPublishRequest',
-  z.strictObject({ data: dataField, idempotency_key: idempotencyKeyField.optional() }),
-  "Publish into the user's personal channel `#<user>`.",
+  z.strictObject({
+    data: dataField,
+    push: pushSection.optional(),
+    idempotency_key: idempotencyKeyField.optional(),
+  }),
+  "Publish into the user's personal channel `#<user>`, optionally with a mobile push.",
+);
+
+export const usersPublishBody = named(
+  'UsersPublishRequest',
+  z.strictObject({
+    users: z.array(userField).min(1).max(MAX_BATCH_ITEMS),
+    data: dataField,
+    push: pushSection.optional(),
+    idempotency_key: idempotencyKeyField.optional(),
+  }),
+  'Publish into the personal channels of up to 100 users, optionally with a mobile push for each.',
 );
 
 export const disconnectParams = named(
@@ -240,6 +343,21 @@ export const publishResult = named(
   'Where the publication landed. Empty for channels without history (at-most-once delivery).',
 );
 
+export const userPublishResult = named(
+  'UserPublishResult',
+  z.strictObject({
+    offset: z.number().int().optional().describe('Offset in the personal channel stream (with history).'),
+    epoch: z.string().optional().describe('Epoch of the personal channel stream (with history).'),
+    message_id: z
+      .string()
+      .optional()
+      .describe(
+        'With `push`: the message id, carried by the publication as `id` and acknowledged by the SDK.',
+      ),
+  }),
+  'Where the publication landed, and with push the message id.',
+);
+
 export const itemError = named(
   'ItemError',
   z.strictObject({
@@ -266,6 +384,24 @@ export const broadcastResult = named(
     ),
   }),
   'One response per channel, in request order.',
+);
+
+export const usersPublishResult = named(
+  'UsersPublishResult',
+  z.strictObject({
+    responses: z.array(
+      z.union([
+        z.strictObject({
+          user: z.string(),
+          offset: z.number().int().optional(),
+          epoch: z.string().optional(),
+          message_id: z.string().optional(),
+        }),
+        z.strictObject({ user: z.string(), error: itemError }),
+      ]),
+    ),
+  }),
+  'One response per user, in request order.',
 );
 
 export const batchResult = named(

@@ -157,6 +157,13 @@ export class Herald extends TypedEmitter<ClientEvents> {
   publish(channel: string, data: unknown): Promise<PublishResult> {
     return this.request({ cmd: 'publish', channel, data });
   }
+  /**
+   * Acknowledges a user-addressed message (a publication's `id`), so the server's `unacked` push
+   * policy sends no mobile push for it. Done automatically on delivery unless `autoAck: false`.
+   */
+  async ack(messageId: string): Promise<void> {
+    await this.request({ cmd: 'ack', message: messageId });
+  }
   presence(channel: string): Promise<PresenceResult> {
     return this.request({ cmd: 'presence', channel });
   }
@@ -311,6 +318,9 @@ export class Herald extends TypedEmitter<ClientEvents> {
       s.position.offset = pub.offset;
     }
     this.emit('publication', { ...pub, channel });
+    // User-addressed messages sent with push carry an id: acknowledging it after the application's
+    // handlers ran tells the server's `unacked` policy that this device showed it (no push needed).
+    if (pub.id !== undefined && this.opts.autoAck !== false) this.ack(pub.id).catch(() => undefined);
   }
 
   private onFrame(frame: ServerFrame): void {

@@ -26,6 +26,12 @@ export interface HeraldOptions {
   backoffResetMs?: number;
   /** Client name sent in `connect` (informational). */
   name?: string;
+  /**
+   * Acknowledge user-addressed publications that carry an `id` as soon as they are delivered
+   * (default true), for the server's `unacked` push policy. With false, call `client.ack(id)` when
+   * the message was really shown.
+   */
+  autoAck?: boolean;
 }
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected';

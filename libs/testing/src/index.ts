@@ -13,3 +13,7 @@ export * from './contracts/bus.contract.js';
 export * from './infra.js';
 export * from './cluster/index.js';
 export * from './contracts/node-directory.contract.js';
+export * from './contracts/webhook-store.contract.js';
+export * from './contracts/occupancy-counter.contract.js';
+export * from './push/index.js';
+export * from './push/push-state-store.contract.js';

@@ -2,26 +2,44 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Topics, type Bus, type BusSubscription } from '@herald/bus';
 import type { WebhooksConfig } from '@herald/config';
-import { decodeEventRecord, endpointWants, type WebhookEvent } from './events.js';
+import { decodeEventRecord, endpointWants, eventKey, type WebhookEvent } from './events.js';
 import type { WebhookEndpoint, WebhookEndpointSource } from './endpoints.js';
 import type { SendOutcome, WebhookSender } from './sender.js';
+import { isPusherEvent, pusherBody } from './pusher-format.js';
 import { pusherHeaders, standardHeaders } from './signing.js';
 import type { Scheduler } from './timers.js';
-import type { Batch, WebhookStore } from './webhook-store.js';
+import type { Batch, DeadLetter, WebhookStore } from './webhook-store.js';
 
 export const WEBHOOK_CONSUMER_GROUP = 'herald.webhooks';
 
+/**
+ * Dead-letter topic (DESIGN.md): every event the dispatcher gives up on is also published here,
+ * keyed like `herald.events`, for operators' tooling. The WebhookStore's dead letters stay the
+ * source of truth for the admin API's list and replay; publishing is best effort.
+ */
+export const WEBHOOK_DLQ_TOPIC = 'herald.webhooks.dlq';
+
 export type DeliveryOutcome = 'delivered' | 'retried' | 'dead_lettered' | 'gone' | 'blocked';
 
-/** Counters for the metrics issue: read by WebhookMetrics. */
+const zero = (): Record<DeliveryOutcome, number> => ({
+  delivered: 0,
+  retried: 0,
+  dead_lettered: 0,
+  gone: 0,
+  blocked: 0,
+});
+
+/** Delivery outcomes since start, in total and per app; read by WebhookMetrics. */
 export class DeliveryCounters {
-  readonly byOutcome: Record<DeliveryOutcome, number> = {
-    delivered: 0,
-    retried: 0,
-    dead_lettered: 0,
-    gone: 0,
-    blocked: 0,
-  };
+  readonly byOutcome: Record<DeliveryOutcome, number> = zero();
+  readonly byApp = new Map<string, Record<DeliveryOutcome, number>>();
+
+  add(appId: string, outcome: DeliveryOutcome, n: number): void {
+    this.byOutcome[outcome] += n;
+    let app = this.byApp.get(appId);
+    if (!app) this.byApp.set(appId, (app = zero()));
+    app[outcome] += n;
+  }
 }
 
 export interface DispatcherDeps {
@@ -38,6 +56,12 @@ export interface DispatcherDeps {
   owner?: string;
   /** A lease not renewed for this long is taken over by another instance (default: timeout x 3). */
   leaseMs?: number;
+  /**
+   * Shared stores (several replicas): look for due work at least this often, since work queued or
+   * released by another replica (a replay through the admin API, the lease of a dead replica) does
+   * not wake this one. Unset: only this instance's own events and timers wake it.
+   */
+  pollMs?: number;
 }
 
 /**
@@ -57,6 +81,7 @@ export class WebhookDispatcher {
   private again = false;
   private stopped = false;
   private cancelTimer?: () => void;
+  private cancelPoll?: () => void;
   private timerAt?: number;
   readonly owner: string;
   readonly counters: DeliveryCounters;
@@ -84,6 +109,16 @@ export class WebhookDispatcher {
       },
     );
     this.kick();
+    this.poll();
+  }
+
+  private poll(): void {
+    const every = this.d.pollMs;
+    if (every === undefined || this.stopped) return;
+    this.cancelPoll = this.d.scheduler.setTimer(() => {
+      this.kick();
+      this.poll();
+    }, every);
   }
 
   /** Queues one event for the app's matching endpoints (also the entry point for other producers). */
@@ -92,11 +127,18 @@ export class WebhookDispatcher {
     const bytes = Buffer.byteLength(JSON.stringify(event));
     for (const ep of await this.d.endpoints.endpoints(appId)) {
       if (!ep.enabled || !endpointWants(ep, event)) continue;
+      if (ep.format === 'pusher' && !isPusherEvent(event.name)) continue;
       if (await this.d.store.isDisabled(appId, ep.id)) continue;
-      await this.d.store.enqueue(
+      const queued = await this.d.store.enqueue(
         { appId, endpointId: ep.id, event, queuedAt: now, bytes },
         this.d.config.maxQueuedPerEndpoint,
       );
+      if (queued === 'overflow') {
+        this.counters.add(appId, 'dead_lettered', 1);
+        await this.publishDead([
+          { appId, endpointId: ep.id, event, reason: 'overflow', attempts: 0, deadAt: now },
+        ]);
+      }
     }
     this.kick();
   }
@@ -168,20 +210,14 @@ export class WebhookDispatcher {
     const { store, scheduler, config } = this.d;
     const endpoint = (await this.d.endpoints.endpoints(batch.appId)).find((e) => e.id === batch.endpointId);
     if (!endpoint || !endpoint.enabled || (await store.isDisabled(batch.appId, batch.endpointId))) {
-      await store.deadLetter(
-        batch,
-        this.owner,
-        endpoint ? 'endpoint_disabled' : 'endpoint_removed',
-        scheduler.now(),
-        true,
-      );
-      this.counters.byOutcome.dead_lettered += batch.events.length;
+      const reason = endpoint ? 'endpoint_disabled' : 'endpoint_removed';
+      await this.giveUp(batch, reason, scheduler.now(), 'dead_lettered', true);
       return;
     }
-    const body = JSON.stringify({
-      time_ms: batch.events[0]?.queuedAt ?? scheduler.now(),
-      events: batch.events.map((e) => e.event),
-    });
+    const timeMs = batch.events[0]?.queuedAt ?? scheduler.now();
+    const events = batch.events.map((e) => e.event);
+    const body =
+      endpoint.format === 'pusher' ? pusherBody(timeMs, events) : JSON.stringify({ time_ms: timeMs, events });
     const outcome = await this.d.sender.send({
       url: endpoint.url,
       headers: this.sign(endpoint, batch.id, body),
@@ -194,15 +230,14 @@ export class WebhookDispatcher {
     const now = scheduler.now();
     if (outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300) {
       await store.complete(batch, this.owner);
-      this.counters.byOutcome.delivered += batch.events.length;
+      this.counters.add(batch.appId, 'delivered', batch.events.length);
       return;
     }
     if (outcome.kind === 'response' && outcome.status === 410) {
       // The receiver says the endpoint is gone for good: stop sending to it.
       await store.disableEndpoint(batch.appId, batch.endpointId);
       batch.lastError = 'HTTP 410';
-      await store.deadLetter(batch, this.owner, 'gone', now, true);
-      this.counters.byOutcome.gone += batch.events.length;
+      await this.giveUp(batch, 'gone', now, 'gone', true);
       this.log.warn({
         msg: 'webhook endpoint answered 410 and was disabled',
         app: batch.appId,
@@ -213,16 +248,14 @@ export class WebhookDispatcher {
     if (outcome.kind === 'blocked') {
       // A tenant URL that resolves to a refused address is a configuration problem, not an outage.
       batch.lastError = outcome.error;
-      await store.deadLetter(batch, this.owner, 'blocked_address', now);
-      this.counters.byOutcome.blocked += batch.events.length;
+      await this.giveUp(batch, 'blocked_address', now, 'blocked');
       return;
     }
     const error = describe(outcome);
     const deadline = (batch.events[0]?.queuedAt ?? now) + config.retentionHours * 3_600_000;
     if (now >= deadline) {
       batch.lastError = error;
-      await store.deadLetter(batch, this.owner, 'retention_exceeded', now);
-      this.counters.byOutcome.dead_lettered += batch.events.length;
+      await this.giveUp(batch, 'retention_exceeded', now, 'dead_lettered');
       return;
     }
     const delay = this.backoff(
@@ -230,7 +263,43 @@ export class WebhookDispatcher {
       outcome.kind === 'response' ? outcome.retryAfterMs : undefined,
     );
     await store.retry(batch, this.owner, Math.min(now + delay, deadline), error);
-    this.counters.byOutcome.retried++;
+    this.counters.add(batch.appId, 'retried', 1);
+  }
+
+  /** Dead-letters the batch (and with `wholeEndpoint` the queue behind it), counts and publishes it. */
+  private async giveUp(
+    batch: Batch,
+    reason: string,
+    now: number,
+    outcome: DeliveryOutcome,
+    wholeEndpoint = false,
+  ): Promise<void> {
+    const moved = await this.d.store.deadLetter(batch, this.owner, reason, now, wholeEndpoint);
+    if (moved.length > 0) this.counters.add(batch.appId, outcome, moved.length);
+    await this.publishDead(moved);
+  }
+
+  private async publishDead(dead: readonly DeadLetter[]): Promise<void> {
+    for (const d of dead) {
+      const value = Buffer.from(
+        JSON.stringify({
+          app: d.appId,
+          webhook: d.endpointId,
+          event: d.event,
+          reason: d.reason,
+          attempts: d.attempts,
+          dead_at: d.deadAt,
+          ...(d.lastError !== undefined ? { last_error: d.lastError } : {}),
+        }),
+      );
+      await this.d.bus.publish(WEBHOOK_DLQ_TOPIC, eventKey(d.appId, d.event), value).catch((err: unknown) =>
+        this.log.warn({
+          msg: 'dead letter not published to the DLQ topic',
+          app: d.appId,
+          err: String(err),
+        }),
+      );
+    }
   }
 
   /** Full jitter: uniform below min(max, initial * 2^(attempt-1)), but never sooner than Retry-After. */
@@ -270,6 +339,7 @@ export class WebhookDispatcher {
     if (!options.abort) await this.idle();
     this.stopped = true;
     this.cancelTimer?.();
+    this.cancelPoll?.();
   }
 }
 

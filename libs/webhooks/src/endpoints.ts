@@ -1,4 +1,4 @@
-import type { ControlAdmin } from '@herald/control';
+import type { ControlAdmin, ControlStore } from '@herald/control';
 
 /** An endpoint as the dispatcher needs it (secrets in plaintext: dispatcher only). */
 export interface WebhookEndpoint {
@@ -25,15 +25,17 @@ export interface WebhookEndpointSource {
 export const WEBHOOK_ENDPOINT_SOURCE = Symbol('WebhookEndpointSource');
 
 /**
- * Endpoints from the control plane. The control schema stores URL, events, enabled and one
- * signing secret today: channel filters, a second (rotating) secret and the Pusher format are not
- * stored there yet, so every control-plane endpoint is `standard` with one secret and no filter.
+ * Endpoints from the control plane (URL, events, channel prefixes, enabled flag, format, and the
+ * live signing secrets: two during a rotation). A Pusher-format endpoint signs with the app's
+ * first client key and first server secret (what Pusher calls the app key and secret), read from
+ * the ControlStore; an app without either cannot be signed for and its endpoint is skipped.
  */
 export class ControlWebhookEndpointSource implements WebhookEndpointSource {
   private readonly cache = new Map<string, { at: number; value: Promise<WebhookEndpoint[]> }>();
 
   constructor(
     private readonly admin: ControlAdmin,
+    private readonly apps?: ControlStore,
     private readonly ttlMs = 2000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -41,24 +43,39 @@ export class ControlWebhookEndpointSource implements WebhookEndpointSource {
   endpoints(appId: string): Promise<WebhookEndpoint[]> {
     const hit = this.cache.get(appId);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
-    const value = this.admin.webhookEndpoints(appId).then(
-      (list) =>
-        list.map((w) => ({
-          id: w.id,
-          appId: w.appId,
-          url: w.url,
-          events: w.events,
-          enabled: w.enabled,
-          format: 'standard' as const,
-          secrets: [w.signingSecret],
-        })),
-      (err: unknown) => {
-        this.cache.delete(appId);
-        throw err;
-      },
-    );
+    const value = this.load(appId).catch((err: unknown) => {
+      this.cache.delete(appId);
+      throw err;
+    });
     this.cache.set(appId, { at: this.now(), value });
     return value;
+  }
+
+  private async load(appId: string): Promise<WebhookEndpoint[]> {
+    const list = await this.admin.webhookEndpoints(appId);
+    const needsPusher = list.some((w) => w.format === 'pusher');
+    const app = needsPusher ? await this.apps?.getApp(appId) : undefined;
+    const pusher =
+      app && app.keys[0] !== undefined && app.secrets[0] !== undefined
+        ? { key: app.keys[0], secret: app.secrets[0] }
+        : undefined;
+    const out: WebhookEndpoint[] = [];
+    for (const w of list) {
+      const format = w.format ?? 'standard';
+      if (format === 'pusher' && !pusher) continue;
+      out.push({
+        id: w.id,
+        appId: w.appId,
+        url: w.url,
+        events: w.events,
+        ...(w.channelPrefixes && w.channelPrefixes.length > 0 ? { channelPrefixes: w.channelPrefixes } : {}),
+        enabled: w.enabled,
+        format,
+        secrets: w.signingSecrets.length > 0 ? w.signingSecrets : [w.signingSecret],
+        ...(format === 'pusher' && pusher ? { pusher } : {}),
+      });
+    }
+    return out;
   }
 }
 

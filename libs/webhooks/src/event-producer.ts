@@ -81,9 +81,23 @@ export class BusLifecycleEvents implements LifecycleEvents {
     });
   }
 
-  clientEvent(appId: string, channel: string, client: string, user: string, data: unknown): void {
+  clientEvent(
+    appId: string,
+    channel: string,
+    client: string,
+    user: string,
+    data: unknown,
+    eventName?: string,
+  ): void {
     this.serial(appId, channel, () =>
-      this.emit(appId, { name: 'client_event', channel, user_id: user, client_id: client, data }),
+      this.emit(appId, {
+        name: 'client_event',
+        channel,
+        user_id: user,
+        client_id: client,
+        data,
+        ...(eventName !== undefined ? { event: eventName } : {}),
+      }),
     );
   }
 

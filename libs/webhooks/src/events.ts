@@ -31,6 +31,8 @@ export interface WebhookEvent {
   client_id?: string;
   /** client_event: what the client published. */
   data?: unknown;
+  /** client_event: the client event's name, when the protocol has one (Pusher `client-*` events). */
+  event?: string;
   /** push events: the push id and, for push_failed, why. */
   push_id?: string;
   reason?: string;

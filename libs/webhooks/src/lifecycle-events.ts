@@ -14,7 +14,18 @@ export interface LifecycleEvents {
   connectionClosed(appId: string, client: string, user: string): void;
   subscribed(appId: string, channel: string, client: string, presenceUser?: string): void;
   unsubscribed(appId: string, channel: string, client: string, presenceUser?: string): void;
-  clientEvent(appId: string, channel: string, client: string, user: string, data: unknown): void;
+  /**
+   * A client published on a channel. `eventName` is the client event's name where the protocol has
+   * one (the Pusher protocol's `client-*` events; `client` is then the Pusher socket id).
+   */
+  clientEvent(
+    appId: string,
+    channel: string,
+    client: string,
+    user: string,
+    data: unknown,
+    eventName?: string,
+  ): void;
 }
 
 export const LIFECYCLE_EVENTS = Symbol('LifecycleEvents');

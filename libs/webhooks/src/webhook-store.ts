@@ -71,14 +71,17 @@ export interface WebhookStore {
   ): Promise<Batch[]>;
   complete(batch: Batch, owner: string): Promise<void>;
   retry(batch: Batch, owner: string, nextAttemptAt: number, error: string): Promise<void>;
-  /** Moves the batch's events to the dead letters; with `wholeEndpoint` the queue behind it too. */
+  /**
+   * Moves the batch's events to the dead letters; with `wholeEndpoint` the queue behind it too.
+   * Returns what was moved, in queue order (nothing when the owner no longer holds the lease).
+   */
   deadLetter(
     batch: Batch,
     owner: string,
     reason: string,
     now: number,
     wholeEndpoint?: boolean,
-  ): Promise<void>;
+  ): Promise<DeadLetter[]>;
   /** Earliest time a claim could return something; undefined when nothing is pending. */
   nextDueAt(now: number): Promise<number | undefined>;
   /** Newest first, at most `limit`. */

@@ -1,14 +1,28 @@
 import {
   Global,
+  Inject,
   Injectable,
   Module,
+  Optional,
   type DynamicModule,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
+  type Provider,
 } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 import { BUS, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type NodeConfig } from '@herald/config';
-import { CONTROL_ADMIN, type ControlAdmin } from '@herald/control';
+import {
+  CONTROL_ADMIN,
+  CONTROL_STORE,
+  SQL_CONTROL,
+  type ControlAdmin,
+  type ControlStore,
+  type SqlControl,
+} from '@herald/control';
+import { METRICS_REGISTRY } from '@herald/observability';
+import { RedisConnectionHolder } from '@herald/redis';
 import { DeliveryCounters, WebhookDispatcher } from './dispatcher.js';
 import {
   ControlWebhookEndpointSource,
@@ -26,20 +40,72 @@ import { NodeHttpWebhookSender, WEBHOOK_SENDER, type WebhookSender } from './sen
 import { AddressPolicy } from './ssrf.js';
 import { WEBHOOK_SCHEDULER, realScheduler, type Scheduler } from './timers.js';
 import { WEBHOOK_STORE, type WebhookStore } from './webhook-store.js';
+import { RedisOccupancyCounter } from './redis/redis.occupancy-counter.js';
+import { SqlWebhookStore } from './sql/sql.webhook-store.js';
+
+/** How often dispatchers sharing a SQL store look for work they were not told about. */
+const SHARED_STORE_POLL_MS = 1000;
+
+/** The store driver `webhooks.store` selects (`auto`: sql with a postgres control plane). */
+export function webhookStoreDriver(config: NodeConfig): 'memory' | 'sql' {
+  const chosen = config.webhooks.store;
+  if (chosen === 'auto') return config.control.driver === 'postgres' ? 'sql' : 'memory';
+  if (chosen === 'sql' && config.control.driver === 'config')
+    throw new Error('webhooks.store sql needs a SQL control plane (control.driver pglite or postgres)');
+  return chosen;
+}
+
+const OCCUPANCY_REDIS = Symbol('OccupancyRedisConnection');
+
+/** Occupancy counts are cluster-wide with the presence registry: Redis when presence is on Redis. */
+function occupancyProviders(config?: NodeConfig): Provider[] {
+  if (config?.drivers.presence !== 'redis')
+    return [{ provide: OCCUPANCY_COUNTER, useClass: MemoryOccupancyCounter }];
+  const redis = config.redis;
+  return [
+    {
+      provide: OCCUPANCY_REDIS,
+      useFactory: () =>
+        new RedisConnectionHolder({
+          url: redis.url,
+          keyPrefix: redis.keyPrefix,
+          connectTimeoutMs: redis.connectTimeoutMilliseconds,
+          commandTimeoutMs: redis.commandTimeoutMilliseconds,
+        }),
+    },
+    {
+      provide: OCCUPANCY_COUNTER,
+      useFactory: (h: RedisConnectionHolder) => new RedisOccupancyCounter(h.connection),
+      inject: [OCCUPANCY_REDIS],
+    },
+  ];
+}
+
+function storeProvider(config?: NodeConfig): Provider {
+  if (config && webhookStoreDriver(config) === 'sql')
+    return {
+      provide: WEBHOOK_STORE,
+      useFactory: (sql: SqlControl) => new SqlWebhookStore(sql.client),
+      inject: [SQL_CONTROL],
+    };
+  return { provide: WEBHOOK_STORE, useClass: MemoryWebhookStore };
+}
 
 /**
- * Producer side, imported by every process that runs the core (gateway, api, standalone): provides
- * LIFECYCLE_EVENTS, which the core calls, and the occupancy counter (memory: one node only).
+ * Producer side, imported by every process that serves connections (gateway, standalone): provides
+ * LIFECYCLE_EVENTS, which the core calls, producing to `herald.events`, and the occupancy counter
+ * (memory: one node only; Redis: cluster-wide first and last subscriber).
  */
 @Global()
 @Module({})
 export class WebhookEventsModule {
-  static forRoot(): DynamicModule {
+  /** `config` picks the occupancy driver (Redis with `drivers.presence: redis`); none: memory. */
+  static forRoot(config?: NodeConfig): DynamicModule {
     return {
       module: WebhookEventsModule,
       providers: [
         { provide: WEBHOOK_SCHEDULER, useValue: realScheduler },
-        { provide: OCCUPANCY_COUNTER, useClass: MemoryOccupancyCounter },
+        ...occupancyProviders(config),
         BusLifecycleEvents,
         { provide: LIFECYCLE_EVENTS, useExisting: BusLifecycleEvents },
       ],
@@ -62,20 +128,55 @@ export class WebhookDispatcherLifecycle implements OnApplicationBootstrap, OnApp
   }
 }
 
+/** Registers the webhook metrics on the node's /metrics registry when there is one. */
+@Injectable()
+export class WebhookMetricsRegistration implements OnModuleInit {
+  constructor(
+    private readonly metrics: WebhookMetrics,
+    @Optional() @Inject(METRICS_REGISTRY) private readonly registry?: Registry,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.registry) this.metrics.register(this.registry);
+  }
+}
+
 /**
- * Delivery side (webhook-dispatcher and standalone): the dispatcher, its store (memory: the
- * standalone node's bus is in memory too), the SSRF-checked HTTP sender and the metrics.
- * Endpoints come from the SQL control store; with the `config` control driver there are none.
+ * The store alone, for a process that serves the admin API without delivering (api in a cluster):
+ * with the SQL store it lists and replays the dead letters the dispatchers write, and the
+ * dispatchers pick replayed events up within SHARED_STORE_POLL_MS. With the memory store there is
+ * nothing to share, so nothing is provided (the admin API answers NOT_AVAILABLE).
+ */
+@Global()
+@Module({})
+export class WebhookStoreModule {
+  static forRoot(config: NodeConfig): DynamicModule {
+    const shared = webhookStoreDriver(config) === 'sql';
+    return {
+      module: WebhookStoreModule,
+      providers: shared ? [storeProvider(config)] : [],
+      exports: shared ? [WEBHOOK_STORE] : [],
+    };
+  }
+}
+
+/**
+ * Delivery side (webhook-dispatcher and standalone): the dispatcher, its store (`webhooks.store`:
+ * memory, or the SQL control database shared by every replica), the SSRF-checked HTTP sender and
+ * the metrics. Endpoints come from the SQL control store; with the `config` control driver there
+ * are none.
  */
 @Global()
 @Module({})
 export class WebhooksModule {
-  static forRoot(): DynamicModule {
+  /** `config` picks the store driver; none: memory. */
+  static forRoot(config?: NodeConfig): DynamicModule {
+    const shared = config !== undefined && webhookStoreDriver(config) === 'sql';
     return {
       module: WebhooksModule,
       providers: [
         { provide: WEBHOOK_SCHEDULER, useValue: realScheduler },
-        { provide: WEBHOOK_STORE, useClass: MemoryWebhookStore },
+        storeProvider(config),
         DeliveryCounters,
         {
           provide: WEBHOOK_SENDER,
@@ -85,9 +186,12 @@ export class WebhooksModule {
         },
         {
           provide: WEBHOOK_ENDPOINT_SOURCE,
-          useFactory: (admin?: ControlAdmin) =>
-            admin ? new ControlWebhookEndpointSource(admin) : new StaticWebhookEndpointSource([]),
-          inject: [{ token: CONTROL_ADMIN, optional: true }],
+          useFactory: (admin?: ControlAdmin, apps?: ControlStore) =>
+            admin ? new ControlWebhookEndpointSource(admin, apps) : new StaticWebhookEndpointSource([]),
+          inject: [
+            { token: CONTROL_ADMIN, optional: true },
+            { token: CONTROL_STORE, optional: true },
+          ],
         },
         {
           provide: WebhookDispatcher,
@@ -108,6 +212,7 @@ export class WebhooksModule {
               scheduler,
               config: config.webhooks,
               counters,
+              ...(shared ? { pollMs: SHARED_STORE_POLL_MS } : {}),
             }),
           inject: [
             BUS,
@@ -124,6 +229,7 @@ export class WebhooksModule {
           useFactory: (c: DeliveryCounters, s: WebhookStore, t: Scheduler) => new WebhookMetrics(c, s, t),
           inject: [DeliveryCounters, WEBHOOK_STORE, WEBHOOK_SCHEDULER],
         },
+        WebhookMetricsRegistration,
         WebhookDispatcherLifecycle,
       ],
       exports: [WEBHOOK_STORE, WebhookDispatcher, WebhookMetrics],

@@ -108,6 +108,92 @@ CREATE TABLE usage_daily (
 );
 `,
   },
+  {
+    // Mobile push (issue 6): device details the dispatcher needs (APNs bundle id / FCM project,
+    // locale, topics) and the push dead-letter store behind the admin list and replay routes.
+    id: 3,
+    name: 'push devices and dead letters',
+    sql: `
+ALTER TABLE devices ADD COLUMN target text;
+ALTER TABLE devices ADD COLUMN locale text;
+ALTER TABLE devices ADD COLUMN topics text[] NOT NULL DEFAULT '{}';
+
+CREATE TABLE push_dead_letters (
+  id text PRIMARY KEY,
+  app_id text NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  user_id text NOT NULL,
+  message_id text NOT NULL,
+  job jsonb NOT NULL,
+  reason text NOT NULL,
+  attempts integer NOT NULL,
+  last_error text,
+  dead_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX push_dead_letters_app ON push_dead_letters (app_id, dead_at);
+`,
+  },
+  {
+    // Webhooks (issue 7): endpoint options (channel prefixes, a second secret during rotation, the
+    // Pusher format) and the durable delivery outbox shared by every webhook-dispatcher replica
+    // (libs/webhooks SqlWebhookStore). Times in the outbox are epoch milliseconds of the
+    // dispatchers' clocks (bigint), as the store's interface passes them.
+    id: 4,
+    name: 'webhook options and delivery outbox',
+    sql: `
+ALTER TABLE webhook_endpoints ADD COLUMN channel_prefixes text[] NOT NULL DEFAULT '{}';
+ALTER TABLE webhook_endpoints ADD COLUMN format text NOT NULL DEFAULT 'standard' CHECK (format IN ('standard', 'pusher'));
+ALTER TABLE webhook_endpoints ADD COLUMN sealed_previous_secret bytea;
+ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at timestamptz;
+
+CREATE TABLE webhook_outbox_endpoints (
+  app_id text NOT NULL,
+  endpoint_id text NOT NULL,
+  batch_id text,
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint NOT NULL DEFAULT 0,
+  last_error text,
+  lease_owner text,
+  lease_until bigint NOT NULL DEFAULT 0,
+  disabled boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (app_id, endpoint_id)
+);
+
+CREATE TABLE webhook_outbox (
+  seq bigserial PRIMARY KEY,
+  app_id text NOT NULL,
+  endpoint_id text NOT NULL,
+  event_id text NOT NULL,
+  event jsonb NOT NULL,
+  queued_at bigint NOT NULL,
+  bytes integer NOT NULL,
+  batch_id text
+);
+CREATE INDEX webhook_outbox_endpoint ON webhook_outbox (app_id, endpoint_id, seq);
+CREATE INDEX webhook_outbox_batch ON webhook_outbox (batch_id);
+
+CREATE TABLE webhook_outbox_seen (
+  app_id text NOT NULL,
+  endpoint_id text NOT NULL,
+  event_id text NOT NULL,
+  seen_at bigint NOT NULL,
+  PRIMARY KEY (app_id, endpoint_id, event_id)
+);
+CREATE INDEX webhook_outbox_seen_at ON webhook_outbox_seen (seen_at);
+
+CREATE TABLE webhook_dead_letters (
+  seq bigserial PRIMARY KEY,
+  app_id text NOT NULL,
+  endpoint_id text NOT NULL,
+  event_id text NOT NULL,
+  event jsonb NOT NULL,
+  reason text NOT NULL,
+  attempts integer NOT NULL,
+  dead_at bigint NOT NULL,
+  last_error text
+);
+CREATE INDEX webhook_dead_letters_app ON webhook_dead_letters (app_id, seq);
+`,
+  },
 ];
 
 /** Arbitrary constant naming Herald's migration lock among the database's advisory locks. */

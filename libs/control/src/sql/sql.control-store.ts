@@ -16,10 +16,12 @@ import {
   type CreatedSecret,
   type CreatedWebhook,
   type NewApp,
+  type NewWebhook,
   type PushCredential,
   type PushCredentialRecord,
   type PushProvider,
   type SecretRecord,
+  type WebhookPatch,
   type WebhookRecord,
 } from '../control-admin.js';
 import { MasterKeyMismatchError, type SecretBox } from '../crypto/secret-box.js';
@@ -54,6 +56,7 @@ function newId(prefix: string): string {
 
 const secretAad = (appId: string, id: string) => `app/${appId}/secret/${id}`;
 const webhookAad = (appId: string, id: string) => `app/${appId}/webhook/${id}`;
+const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 const pushAad = (appId: string, provider: PushProvider) => `app/${appId}/push/${provider}`;
 
 /**
@@ -284,10 +287,18 @@ export class SqlControlStore implements ControlStore, ControlSource, ControlAdmi
 
   async listWebhooks(appId: string): Promise<WebhookRecord[]> {
     await this.requireApp(this.db, appId);
-    return (await this.webhooks.list(this.db, appId)).map(({ sealedSecret: _sealed, ...record }) => record);
+    return (await this.webhooks.list(this.db, appId)).map(
+      ({ sealedSecret: _sealed, sealedPreviousSecret: _previous, ...record }) => this.liveRotation(record),
+    );
   }
 
-  async createWebhook(appId: string, input: { url: string; events: string[] }): Promise<CreatedWebhook> {
+  /** Drops `previousSecretExpiresAt` once it has passed (the previous secret no longer signs). */
+  private liveRotation(record: WebhookRecord): WebhookRecord {
+    const { previousSecretExpiresAt: until, ...rest } = record;
+    return until && until.getTime() > this.now() ? { ...rest, previousSecretExpiresAt: until } : rest;
+  }
+
+  async createWebhook(appId: string, input: NewWebhook): Promise<CreatedWebhook> {
     return this.db.transaction(async (tx) => {
       await this.requireApiManaged(tx, appId);
       if ((await this.webhooks.count(tx, appId)) >= MAX_WEBHOOKS_PER_APP) {
@@ -297,15 +308,50 @@ export class SqlControlStore implements ControlStore, ControlSource, ControlAdmi
         );
       }
       const id = newId('wh');
-      const signingSecret = `whsec_${randomBytes(32).toString('base64url')}`;
+      const signingSecret = newWebhookSecret();
       const record = await this.webhooks.insert(tx, {
         id,
         appId,
         url: input.url,
         events: input.events,
         sealedSecret: this.box.seal(signingSecret, webhookAad(appId, id)),
+        ...(input.channelPrefixes !== undefined ? { channelPrefixes: input.channelPrefixes } : {}),
+        ...(input.format !== undefined ? { format: input.format } : {}),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
       });
       return { record, signingSecret };
+    });
+  }
+
+  async updateWebhook(appId: string, webhookId: string, patch: WebhookPatch): Promise<WebhookRecord> {
+    return this.db.transaction(async (tx) => {
+      await this.requireApiManaged(tx, appId);
+      const record = await this.webhooks.update(tx, appId, webhookId, patch);
+      if (!record) throw new HeraldError(ErrorCode.NOT_FOUND, 'no such webhook endpoint in this app');
+      return this.liveRotation(record);
+    });
+  }
+
+  async rotateWebhookSecret(
+    appId: string,
+    webhookId: string,
+    options: { graceSeconds: number },
+  ): Promise<CreatedWebhook> {
+    return this.db.transaction(async (tx) => {
+      await this.requireApiManaged(tx, appId);
+      const current = await this.webhooks.get(tx, appId, webhookId, true);
+      if (!current) throw new HeraldError(ErrorCode.NOT_FOUND, 'no such webhook endpoint in this app');
+      const grace = Math.max(0, Math.min(options.graceSeconds, MAX_ROTATION_GRACE_SECONDS));
+      const aad = webhookAad(appId, webhookId);
+      const previous = this.box.openText(current.sealedSecret, aad);
+      const signingSecret = newWebhookSecret();
+      const record = await this.webhooks.rotate(tx, appId, webhookId, {
+        secret: this.box.seal(signingSecret, aad),
+        previous: grace > 0 ? this.box.seal(previous, `${aad}/previous`) : null,
+        previousExpiresAt: grace > 0 ? new Date(this.now() + grace * 1000) : null,
+      });
+      if (!record) throw new HeraldError(ErrorCode.NOT_FOUND, 'no such webhook endpoint in this app');
+      return { record: this.liveRotation(record), signingSecret };
     });
   }
 
@@ -318,11 +364,20 @@ export class SqlControlStore implements ControlStore, ControlSource, ControlAdmi
     });
   }
 
-  async webhookEndpoints(appId: string): Promise<(WebhookRecord & { signingSecret: string })[]> {
-    return (await this.webhooks.list(this.db, appId)).map(({ sealedSecret, ...record }) => ({
-      ...record,
-      signingSecret: this.box.openText(sealedSecret, webhookAad(appId, record.id)),
-    }));
+  async webhookEndpoints(
+    appId: string,
+  ): Promise<(WebhookRecord & { signingSecret: string; signingSecrets: string[] })[]> {
+    return (await this.webhooks.list(this.db, appId)).map(
+      ({ sealedSecret, sealedPreviousSecret, ...rest }) => {
+        const aad = webhookAad(appId, rest.id);
+        const record = this.liveRotation(rest);
+        const signingSecret = this.box.openText(sealedSecret, aad);
+        const signingSecrets = [signingSecret];
+        if (record.previousSecretExpiresAt && sealedPreviousSecret)
+          signingSecrets.push(this.box.openText(sealedPreviousSecret, `${aad}/previous`));
+        return { ...record, signingSecret, signingSecrets };
+      },
+    );
   }
 
   // --- push credentials ---------------------------------------------------------------------------

@@ -33,11 +33,12 @@ import { ManagedProcess } from './process.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-export type ClusterRole = 'api' | 'gateway';
+export type ClusterRole = 'api' | 'gateway' | 'push-dispatcher';
 
 const MAINS: Record<ClusterRole, string> = {
   api: 'dist/apps/api/src/main.js',
   gateway: 'dist/apps/gateway/src/main.js',
+  'push-dispatcher': 'dist/apps/push-dispatcher/src/main.js',
 };
 
 /** How long a node may take from spawn to `listening` (Kafka group joins included). */

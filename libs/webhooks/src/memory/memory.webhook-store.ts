@@ -116,24 +116,29 @@ export class MemoryWebhookStore implements WebhookStore {
     return Promise.resolve();
   }
 
-  deadLetter(batch: Batch, owner: string, reason: string, now: number, wholeEndpoint = false): Promise<void> {
+  deadLetter(
+    batch: Batch,
+    owner: string,
+    reason: string,
+    now: number,
+    wholeEndpoint = false,
+  ): Promise<DeadLetter[]> {
     const q = this.owned(batch, owner);
-    if (!q) return Promise.resolve();
+    if (!q) return Promise.resolve([]);
     const events = [...batch.events, ...(wholeEndpoint ? q.queue.splice(0) : [])];
-    for (const e of events) {
-      this.addDead({
-        appId: e.appId,
-        endpointId: e.endpointId,
-        event: e.event,
-        reason,
-        attempts: batch.attempts,
-        deadAt: now,
-        ...(batch.lastError ? { lastError: batch.lastError } : {}),
-      });
-    }
+    const moved: DeadLetter[] = events.map((e) => ({
+      appId: e.appId,
+      endpointId: e.endpointId,
+      event: e.event,
+      reason,
+      attempts: batch.attempts,
+      deadAt: now,
+      ...(batch.lastError ? { lastError: batch.lastError } : {}),
+    }));
+    for (const d of moved) this.addDead(d);
     q.batch = undefined;
     this.release(q);
-    return Promise.resolve();
+    return Promise.resolve(moved);
   }
 
   private addDead(d: DeadLetter & Partial<QueuedEvent>): void {
