@@ -4,7 +4,10 @@
  * endpoints and the delivery outbox in a fresh PostgreSQL database (`webhooks.store` auto: sql).
  * Gateways produce lifecycle events to `herald.events` (occupancy counted in Redis, so the first
  * and last subscriber across both gateways count); the dispatcher consumes them as a consumer
- * group and POSTs signed batches to real receivers here.
+ * group and POSTs signed batches to real receivers here. Checked: cluster-wide debounced occupancy,
+ * tenant isolation, a dispatcher killed with -9 mid-delivery while the receiver is down
+ * (connection refused) and a replacement, 410 then dead letters listed and replayed through the api
+ * (shared SQL store), and two dispatcher replicas on one outbox.
  *
  * Real time throughout (no manual clock across processes): the dispatcher's request timeout is
  * 1 s, so a lease lasts 3 s; backoff is capped at 1 s. A dispatcher killed with -9 stays a member
@@ -422,6 +425,30 @@ describeWithServices(
       );
       expect(ra.events().some((e) => (e.data as { n?: string } | undefined)?.n === 'gone')).toBe(false);
       progress('410 disabled the endpoint; dead letter listed and replayed through the api');
+
+      // --- two dispatcher replicas on one outbox: still once, in order per channel ------------
+      await startDispatcher();
+      const before = ra.events().length;
+      const channels = ['chat:p0', 'chat:p1', 'chat:p2'];
+      for (const c of channels) await writer.request({ cmd: 'subscribe', channel: c });
+      for (let i = 0; i < 30; i++)
+        await writer.request({ cmd: 'publish', channel: channels[i % 3], data: { seq: i } });
+      const perChannel = (c: string) =>
+        ra
+          .events()
+          .slice(before)
+          .filter((e) => e.channel === c && e.name === 'client_event')
+          .map((e) => (e.data as { seq: number }).seq);
+      await ra.until(
+        () => channels.every((c) => perChannel(c).length >= 10),
+        60_000,
+        '30 client events with two dispatchers',
+      );
+      for (const [k, c] of channels.entries())
+        expect(perChannel(c)).toEqual(Array.from({ length: 10 }, (_, i) => i * 3 + k));
+      const all = ra.events().map((e) => e.id);
+      expect(new Set(all).size).toBe(all.length);
+      progress('two dispatcher replicas: every event once, in order per channel');
     }, 240_000);
   },
 );

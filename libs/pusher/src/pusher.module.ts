@@ -1,4 +1,11 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CoreModule, setChannelOptionsRule } from '@herald/core';
 import { RealtimeModule } from '@herald/realtime';
@@ -6,13 +13,25 @@ import { channelOptionsRule } from './channels.js';
 import { PusherHttpController } from './pusher-http.controller.js';
 import { PusherEndpoint } from './pusher.endpoint.js';
 
-/** Installs the Pusher channel prefixes' meaning (channels.ts) in this process's channel resolution. */
+/** Nodes of this process that installed the rule (tests run several in one process). */
+let installed = 0;
+
+/**
+ * Installs the Pusher channel prefixes' meaning (channels.ts) in this process's channel resolution,
+ * and removes it when the last node that installed it closes, so a node started later without the
+ * Pusher protocol does not inherit it.
+ */
 @Injectable()
-class PusherChannelRules implements OnModuleInit {
+class PusherChannelRules implements OnModuleInit, OnModuleDestroy {
   constructor(@Inject(NODE_CONFIG) private readonly config: NodeConfig) {}
 
   onModuleInit(): void {
+    installed++;
     setChannelOptionsRule(channelOptionsRule(this.config.pusher.cacheTtlSeconds));
+  }
+
+  onModuleDestroy(): void {
+    if (--installed === 0) setChannelOptionsRule(undefined);
   }
 }
 

@@ -43,8 +43,9 @@ return 0
  * every gateway). See OccupancyCounter for the contract.
  *
  * Limitation: counts are plain counters, so the subscriptions of a gateway that dies without
- * closing its connections (kill -9) stay counted, and their channels are not reported vacated
- * until the same number of unsubscribes elsewhere brings them to zero.
+ * closing its connections (kill -9) stay counted and their channels are never reported vacated.
+ * The fix is per-gateway fields with a lease (`c:<node>` plus an expiry refreshed by a heartbeat)
+ * and a sweeper that drops expired fields and reports the keys that became empty.
  */
 export class RedisOccupancyCounter implements OccupancyCounter {
   constructor(private readonly connection: RedisConnection) {}
