@@ -1,60 +1,34 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { ConnectPush, ServerFrame } from '@herald/protocol';
 import {
   FrameInbox,
   SseParser,
+  createTestCert,
   isPub,
   startTestNode,
   uniqueId,
   withTimeout,
   type PubFrame,
+  type TestCert,
   type TestNode,
 } from '@herald/testing';
 
 // HTTP/2 (docs/protocol.md "Transports"): with TLS configured the node speaks HTTP/2 and, on the
 // same port, HTTP/1.1, so a browser can hold many SSE streams on one connection while WebSocket
-// keeps working over HTTP/1.1. The certificate is self-signed, made for this run with openssl
-// (node:crypto cannot issue X.509 certificates) and trusted explicitly as the CA.
+// keeps working over HTTP/1.1. The certificate is self-signed for 127.0.0.1, made for this run
+// (createTestCert) and trusted explicitly as the CA.
 
 let node: TestNode;
-let dir: string;
-let ca: Buffer;
+let cert: TestCert | undefined;
+let ca: string;
 let h2: ClientHttp2Session;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  ca = readFileSync(certFile);
+  cert = createTestCert();
+  ca = cert.cert;
+  const { certFile, keyFile } = cert;
   node = await startTestNode({ tls: { certFile, keyFile } });
   h2 = http2Connect(node.url, { ca });
   await withTimeout(
@@ -70,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   h2?.close();
   await node?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  cert?.dispose();
 });
 
 /** One SSE stream on the shared HTTP/2 connection. */

@@ -170,16 +170,15 @@ export const createSecretBody = named(
   'A new server secret.',
 );
 
+/** Seconds an old secret keeps working after a rotation (server and webhook signing secrets). */
+const graceSeconds = z.number().int().min(0).max(MAX_ROTATION_GRACE_SECONDS).default(86400);
+
 export const rotateSecretBody = named(
   'RotateSecretRequest',
   z.strictObject({
-    grace_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_ROTATION_GRACE_SECONDS)
-      .default(86400)
-      .describe('How long the old secret keeps working (0: retired at once). Default one day.'),
+    grace_seconds: graceSeconds.describe(
+      'How long the old secret keeps working (0: retired at once). Default one day.',
+    ),
   }),
   'Rotation: a successor with the same scopes; the old secret retires after the grace period.',
 );
@@ -262,15 +261,9 @@ export const updateWebhookBody = named(
 export const rotateWebhookSecretBody = named(
   'RotateWebhookSecretRequest',
   z.strictObject({
-    grace_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_ROTATION_GRACE_SECONDS)
-      .default(86400)
-      .describe(
-        'How long the old secret keeps signing beside the new one (0: replaced at once). Default one day.',
-      ),
+    grace_seconds: graceSeconds.describe(
+      'How long the old secret keeps signing beside the new one (0: replaced at once). Default one day.',
+    ),
   }),
   'Signing-secret rotation: deliveries carry both signatures during the grace period.',
 );

@@ -510,9 +510,10 @@ export class ClientService {
 
   /**
    * The session's app as the control plane knows it now, so a secret rotated out or revoked
-   * after the connection opened no longer verifies its refreshes and subscription tokens.
+   * after the connection opened no longer verifies its refreshes, subscription tokens and (Pusher)
+   * signatures. A deleted or disabled app closes the session (UNKNOWN_APP) and throws.
    */
-  private async currentApp(session: Session): Promise<AppConfig> {
+  async currentApp(session: Session): Promise<AppConfig> {
     const app = await this.control.getApp(session.app.id);
     if (!app || !app.enabled) {
       session.transport.close(DisconnectCode.UNKNOWN_APP);

@@ -34,7 +34,7 @@ tallyCounter(
 );
 tallyCounter(
   'herald_slow_disconnects_total',
-  'Connections closed with code 3005 (slow: outbound queue overflow), by transport.',
+  'Connections closed as slow (outbound queue overflow: 3005, or 4100 on the Pusher protocol), by transport.',
   'transport',
   transportStats.slowDisconnects,
 );

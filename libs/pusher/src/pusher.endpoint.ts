@@ -3,7 +3,7 @@ import { Inject, Logger, Optional } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { RawData, WebSocket } from 'ws';
 import { isOriginAllowed } from '@herald/auth';
-import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
+import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import {
   ClientService,
@@ -16,8 +16,8 @@ import {
 } from '@herald/core';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
-import { DisconnectCode, ErrorCode, HeraldError, isValidUserId } from '@herald/protocol';
-import { ConnectionAdmission, upgradeUrl } from '@herald/realtime';
+import { DisconnectCode, HeraldError, isValidUserId } from '@herald/protocol';
+import { ConnectionAdmission, rawToString, upgradeUrl } from '@herald/realtime';
 import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/webhooks';
 import { parsePusherChannel, toHeraldData, type PusherChannel } from './channels.js';
 import { PusherCode, type PusherErrorDef } from './pusher-codes.js';
@@ -45,12 +45,6 @@ interface PusherMessage {
   event?: unknown;
   channel?: unknown;
   data?: unknown;
-}
-
-function rawToString(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }
 
 /** Pusher's `data` is an object, or the same object JSON-encoded in a string. */
@@ -249,7 +243,7 @@ export class PusherEndpoint implements OnGatewayConnection {
         return;
       }
       const signed = channelAuthData(session.id, ch.pusher, ch.type === 'presence' ? channelData : undefined);
-      if (!verifyClientAuth(await this.currentApp(session), data.auth, signed)) {
+      if (!verifyClientAuth(await this.clients.currentApp(session), data.auth, signed)) {
         this.subscriptionError(transport, ch.pusher, 401, 'AuthError', 'Invalid signature');
         return;
       }
@@ -338,7 +332,9 @@ export class PusherEndpoint implements OnGatewayConnection {
         `Sign-in refused: ${message}`,
       );
     if (userData === undefined) return refuse('user_data missing');
-    if (!verifyClientAuth(await this.currentApp(session), data.auth, userAuthData(session.id, userData)))
+    if (
+      !verifyClientAuth(await this.clients.currentApp(session), data.auth, userAuthData(session.id, userData))
+    )
       return refuse('invalid signature');
     const parsed = dataObject(userData);
     const id = parsed.id;
@@ -381,16 +377,5 @@ export class PusherEndpoint implements OnGatewayConnection {
       return error(err.message);
     }
     this.events?.clientEvent(session.app.id, ch.herald, session.id, user, msg.data, event);
-  }
-
-  /** The app as the control plane knows it now (a rotated-out secret no longer signs). */
-  private async currentApp(session: Session): Promise<AppConfig> {
-    const app = await this.control.getApp(session.app.id);
-    if (!app || !app.enabled) {
-      session.transport.close(DisconnectCode.UNKNOWN_APP);
-      throw new HeraldError(ErrorCode.UNKNOWN_APP);
-    }
-    session.app = app;
-    return app;
   }
 }

@@ -1,18 +1,22 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { OutFrame, WriteScheduler } from '@herald/core';
+import { OutFrame, transportStats, WriteScheduler } from '@herald/core';
 import { DisconnectCode } from '@herald/protocol';
 import { ALL_PUSHER_CODES, PusherCode, pusherCodeFor } from './pusher-codes.js';
 import { PusherTransport } from './pusher.transport.js';
 
-/** Records what the transport writes: the decoded text of each WebSocket frame, and the close. */
-function fakes() {
+/**
+ * Records what the transport writes: the decoded text of each WebSocket frame, the corked batches
+ * and the close. The scheduler flushes at once, or, with `deferred`, when the test calls `tick`.
+ */
+function fakes(options: { maxQueueBytes?: number; deferred?: boolean } = {}) {
   const written: string[] = [];
   const closes: { code: number; reason: string }[] = [];
+  let corks = 0;
   const socket = {
     destroyed: false,
     writableLength: 0,
-    cork: () => undefined,
+    cork: () => corks++,
     uncork: () => undefined,
     write: (buf: Buffer) => {
       const len = buf[1] & 0x7f;
@@ -25,8 +29,15 @@ function fakes() {
     close: (code: number, reason: string) => closes.push({ code, reason }),
     terminate: () => undefined,
   } as unknown as WebSocket;
-  const scheduler = { schedule: (t: { flush(): void }) => t.flush() } as unknown as WriteScheduler;
-  return { written, closes, transport: new PusherTransport(ws, socket, scheduler, 1 << 20) };
+  const dirty: { flush(): void }[] = [];
+  const scheduler = {
+    schedule: (t: { flush(): void }) => (options.deferred ? dirty.push(t) : t.flush()),
+  } as unknown as WriteScheduler;
+  const tick = () => {
+    for (const t of dirty.splice(0)) t.flush();
+  };
+  const transport = new PusherTransport(ws, socket, scheduler, options.maxQueueBytes ?? 1 << 20);
+  return { written, closes, transport, tick, corks: () => corks };
 }
 
 const join = (user: string, client: string) =>
@@ -61,6 +72,32 @@ describe('PusherTransport', () => {
     expect(closes).toEqual([{ code: 4009, reason: 'Connection is unauthorized' }]);
     expect(transport.closeDef).toBe(DisconnectCode.FORCE_DISCONNECT);
     expect(transport.send(join('u', 'c'))).toBe(false);
+  });
+
+  it("writes a tick's frames in one corked write", () => {
+    const { written, transport, tick, corks } = fakes({ deferred: true });
+    transport.write(new OutFrame('{"event":"a"}'));
+    transport.write(new OutFrame('{"event":"b"}'));
+    expect(written).toEqual([]);
+    tick();
+    expect(written).toEqual(['{"event":"a"}', '{"event":"b"}']);
+    expect(corks()).toBe(1);
+  });
+
+  it('closes a client that cannot keep up with over_capacity, dropping what is queued', () => {
+    const frame = new OutFrame(JSON.stringify({ event: 'e', data: 'x'.repeat(100) }));
+    const { written, closes, transport, tick } = fakes({ deferred: true, maxQueueBytes: 250 });
+    const slowBefore = transportStats.slowDisconnects.counts.websocket;
+    expect(transport.write(frame)).toBe(true);
+    expect(transport.write(frame)).toBe(true);
+    expect(transport.write(frame)).toBe(false);
+    expect(transport.closeDef).toBe(DisconnectCode.SLOW);
+    expect(transportStats.slowDisconnects.counts.websocket).toBe(slowBefore + 1);
+    // No pusher:error event: it would queue behind what the client is not reading.
+    expect(closes).toEqual([{ code: 4100, reason: 'Over capacity, reconnect later' }]);
+    tick();
+    expect(written).toEqual([]);
+    expect(transport.write(frame)).toBe(false);
   });
 });
 

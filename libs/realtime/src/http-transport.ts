@@ -18,7 +18,7 @@ import {
   type StreamPosition,
 } from '@herald/protocol';
 import { encodeResumeToken, type ResumeTokenCache } from './resume-token.js';
-import { SLOW_CLOSE_GRACE_MS } from './ws.transport.js';
+import { OutboundQueue, SLOW_CLOSE_GRACE_MS } from './outbound-queue.js';
 
 /** The part of a node:http response, or a node:http2 compatibility response, the transports use. */
 export interface HttpResponse {
@@ -69,9 +69,11 @@ export function retryDelay(def: DisconnectDef, retryMs: number): number {
  * session sees a Transport with a bounded queue; this class keeps the queue across the HTTP
  * responses it borrows, and tracks how far the client has been given each channel's stream so
  * it can hand out resume tokens (SSE ids, poll cursors). It never parses frames: positions come
- * from OutFrame.pos and from the session's subscriptions.
+ * from OutFrame.pos and from the session's subscriptions. SSE writes a tick's events through the
+ * inherited OutboundQueue; long-poll keeps its events until a poll acknowledges them, so it uses
+ * only the queue's bound and scheduler (its tick queue stays empty).
  */
-export abstract class HttpTransport implements Transport {
+export abstract class HttpTransport extends OutboundQueue<OutFrame> implements Transport {
   abstract readonly kind: 'sse' | 'poll';
   /** Set right after the session is created (the session needs its transport first). */
   session!: Session;
@@ -92,9 +94,12 @@ export abstract class HttpTransport implements Transport {
 
   constructor(
     protected readonly app: AppConfig,
-    protected readonly maxQueueBytes: number,
+    maxQueueBytes: number,
     private readonly onClosed: (transport: HttpTransport, def: DisconnectDef | undefined) => void,
-  ) {}
+    scheduler: WriteScheduler,
+  ) {
+    super(scheduler, maxQueueBytes);
+  }
 
   get credential(): string {
     return `${SESSION_CREDENTIAL_PREFIX}${this.session.id}:${this.secret}`;
@@ -178,8 +183,6 @@ export abstract class HttpTransport implements Transport {
  */
 export class SseTransport extends HttpTransport implements Flushable {
   readonly kind = 'sse' as const;
-  private queue: OutFrame[] | null = null;
-  private queued = 0;
   private seq = 0;
   lastWriteAt = Date.now();
 
@@ -188,34 +191,19 @@ export class SseTransport extends HttpTransport implements Flushable {
     maxQueueBytes: number,
     onClosed: (transport: HttpTransport, def: DisconnectDef | undefined) => void,
     private readonly res: HttpResponse,
-    private readonly scheduler: WriteScheduler,
+    scheduler: WriteScheduler,
     private readonly retryMs: number,
   ) {
-    super(app, maxQueueBytes, onClosed);
+    super(app, maxQueueBytes, onClosed, scheduler);
   }
 
   protected enqueue(frame: OutFrame): boolean {
-    const size = frame.bytes().length;
-    if (this.queued + size + this.res.writableLength > this.maxQueueBytes) {
-      this.close(DisconnectCode.SLOW);
-      return false;
-    }
-    if (this.queue === null) {
-      this.queue = [frame];
-      this.scheduler.schedule(this);
-    } else {
-      this.queue.push(frame);
-    }
-    this.queued += size;
-    return true;
+    return this.offer(frame, frame.bytes().length, this.res.writableLength);
   }
 
   flush(): void {
-    const q = this.queue;
-    if (q === null) return;
-    this.queue = null;
-    this.queued = 0;
-    if (this.res.writableEnded) return;
+    const q = this.takeQueued();
+    if (q === null || this.res.writableEnded) return;
     let out = '';
     for (let i = 0; i < q.length; i++) {
       const frame = q[i];
@@ -238,8 +226,7 @@ export class SseTransport extends HttpTransport implements Flushable {
 
   protected end(def: DisconnectDef | undefined): void {
     if (def === undefined || def === DisconnectCode.SLOW) {
-      this.queue = null;
-      this.queued = 0;
+      this.takeQueued();
     } else {
       this.flush();
     }
@@ -298,9 +285,9 @@ export class PollTransport extends HttpTransport implements Flushable {
     app: AppConfig,
     maxQueueBytes: number,
     onClosed: (transport: HttpTransport, def: DisconnectDef | undefined) => void,
-    private readonly scheduler: WriteScheduler,
+    scheduler: WriteScheduler,
   ) {
-    super(app, maxQueueBytes, onClosed);
+    super(app, maxQueueBytes, onClosed, scheduler);
   }
 
   get waitingPolls(): number {

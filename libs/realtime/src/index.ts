@@ -1,3 +1,4 @@
+export * from './outbound-queue.js';
 export * from './ws.transport.js';
 export * from './ws.adapter.js';
 export * from './websocket.endpoint.js';

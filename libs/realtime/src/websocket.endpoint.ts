@@ -78,7 +78,8 @@ export class WebSocketEndpoint implements OnGatewayConnection {
   }
 }
 
-function rawToString(data: RawData): string {
+/** The text of a WebSocket message, whichever of its buffer shapes `ws` delivered it in. */
+export function rawToString(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');

@@ -53,6 +53,47 @@ export function checkBody(req: RestRequest, app: AppConfig): void {
 }
 
 /**
+ * The enabled app of the request's `:app` path parameter, for the guards that resolve the tenant.
+ * Unknown and disabled apps get the same 404 unknown_app, before credentials are looked at (see
+ * AppAuthGuard); a failing store is 503 unavailable, so the client retries.
+ */
+export async function requireApp(req: RestRequest, control: ControlStore, log: Logger): Promise<AppConfig> {
+  const appId = req.params?.app;
+  if (appId === undefined || !APP_ID_RE.test(appId)) throw new HeraldError(ErrorCode.UNKNOWN_APP);
+  let app: AppConfig | undefined;
+  try {
+    app = await control.getApp(appId);
+  } catch (err) {
+    // The store failed (not "no such app"): the client should retry, not conclude the app is gone.
+    log.warn({ msg: 'control store lookup failed', app: appId, err: String(err) });
+    throw new HeraldError(ErrorCode.UNAVAILABLE, 'app catalogue is unavailable, retry later');
+  }
+  if (!app || !app.enabled) throw new HeraldError(ErrorCode.UNKNOWN_APP);
+  return app;
+}
+
+/** The Bearer credentials of the request, or 401 naming what to send (`expected`). */
+export function requireBearer(req: RestRequest, expected: string): string {
+  const credential = bearerToken(req.headers);
+  if (credential === undefined) {
+    throw new HeraldError(
+      ErrorCode.UNAUTHORIZED,
+      `missing credentials: send Authorization: Bearer <${expected}>`,
+    );
+  }
+  return credential;
+}
+
+/**
+ * Whether `secret` is one of the app's server secrets with the scope the request needs. Secrets
+ * created through the admin API carry scopes: reads need `stats` (or `publish`), every other call
+ * `publish`. A secret without the scope is answered like a wrong one.
+ */
+export function isServerSecretFor(req: RestRequest, app: AppConfig, secret: string): boolean {
+  return verifyServerSecret(app, secret, req.method === 'GET' ? 'stats' : 'publish');
+}
+
+/**
  * Resolves the tenant from the `:app` path parameter and authenticates the caller with one of the
  * app's server secrets (two may be live during rotation), then attaches the app to the request for
  * @CurrentApp().
@@ -70,27 +111,9 @@ export class AppAuthGuard implements CanActivate {
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<RestRequest>();
-    const appId = req.params?.app;
-    if (appId === undefined || !APP_ID_RE.test(appId)) throw new HeraldError(ErrorCode.UNKNOWN_APP);
-    let app: AppConfig | undefined;
-    try {
-      app = await this.control.getApp(appId);
-    } catch (err) {
-      // The store failed (not "no such app"): the client should retry, not conclude the app is gone.
-      this.log.warn({ msg: 'control store lookup failed', app: appId, err: String(err) });
-      throw new HeraldError(ErrorCode.UNAVAILABLE, 'app catalogue is unavailable, retry later');
-    }
-    if (!app || !app.enabled) throw new HeraldError(ErrorCode.UNKNOWN_APP);
-    const secret = bearerToken(req.headers);
-    if (secret === undefined) {
-      throw new HeraldError(
-        ErrorCode.UNAUTHORIZED,
-        'missing credentials: send Authorization: Bearer <server secret>',
-      );
-    }
-    // Secrets created through the admin API carry scopes: reads need `stats` (or `publish`), every
-    // other call `publish`. A secret without the scope is answered like a wrong one.
-    if (!verifyServerSecret(app, secret, req.method === 'GET' ? 'stats' : 'publish'))
+    const app = await requireApp(req, this.control, this.log);
+    const secret = requireBearer(req, 'server secret');
+    if (!isServerSecretFor(req, app, secret))
       throw new HeraldError(ErrorCode.UNAUTHORIZED, 'invalid credentials');
     checkBody(req, app);
     attachApp(req, app);
