@@ -341,9 +341,19 @@ const nodeConfigObject = z.strictObject({
   presence: z
     .strictObject({
       ttlSeconds: seconds(60, 'A presence entry not refreshed for this long expires.'),
+      occupancyLeaseMilliseconds: int()
+        .min(300)
+        .max(600_000)
+        .default(15_000)
+        .describe(
+          "Lease of a gateway's channel subscription counts (webhook occupancy, cluster-wide channel " +
+            'listing), refreshed every third of it. The counts of a gateway that died without closing ' +
+            'its connections (kill -9) are removed once this lease has expired, and its channels are ' +
+            'reported vacated (docs/webhooks.md).',
+        ),
     })
     .prefault({})
-    .describe('Presence registry.'),
+    .describe('Presence registry and channel occupancy counts.'),
   idempotency: z
     .strictObject({
       windowSeconds: seconds(

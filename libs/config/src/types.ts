@@ -174,7 +174,11 @@ export interface NodeConfig {
   };
   /** New connections accepted per second by this node (burst 2x); the rest are shed. */
   newConnectionsPerSecond: number;
-  presence: { ttlSeconds: number };
+  presence: {
+    ttlSeconds: number;
+    /** Lease of a gateway's subscription counts (OccupancyCounter); expired leases are swept. */
+    occupancyLeaseMilliseconds: number;
+  };
   idempotency: { windowSeconds: number };
   tickets: { ttlSeconds: number };
   shutdown: { drainSeconds: number };

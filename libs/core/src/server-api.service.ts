@@ -1,8 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
-import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
+import {
+  MAX_LISTED_CHANNELS,
+  OCCUPANCY_COUNTER,
+  PRESENCE_REGISTRY,
+  occupancyChannelKey,
+  type OccupancyCounter,
+  type PresenceRegistry,
+} from '@herald/presence';
 import {
   DisconnectCode,
   ErrorCode,
@@ -31,7 +38,16 @@ export class ServerApiService {
     @Inject(PRESENCE_REGISTRY) private readonly presence: PresenceRegistry,
     @Inject(REVOCATION_STORE) private readonly revocations: RevocationStore,
     private readonly hub: Hub,
+    @Optional() @Inject(OCCUPANCY_COUNTER) private readonly occupancy?: OccupancyCounter,
   ) {}
+
+  /**
+   * Channel counts come from the shared OccupancyCounter in a cluster (presence on Redis: the api
+   * process holds no sessions), and from this node's Hub on one node, where it sees everything.
+   */
+  private get clusterCounts(): OccupancyCounter | undefined {
+    return this.config.drivers.presence === 'redis' ? this.occupancy : undefined;
+  }
 
   async presenceMembers(app: AppConfig, channel: string): Promise<ClientInfo[]> {
     const ch = resolveChannel(app, channel);
@@ -61,11 +77,25 @@ export class ServerApiService {
   }
 
   /**
-   * Channels with subscribers and their subscriber counts. In the single-process broker this
-   * node sees every connection; a cluster gathers the counts from every node (cluster issue).
+   * Channels with subscribers and their subscriber counts, in byte order of their names. One node
+   * sees every connection in its Hub; a cluster reads the per-gateway counts every gateway keeps in
+   * the OccupancyCounter (at most MAX_LISTED_CHANNELS, the first in order: narrow with a prefix).
+   * A gateway that died without closing its connections still counts until its lease expires.
    */
-  channels(app: AppConfig, prefix = ''): { channel: string; subscribers: number }[] {
-    return this.hub.channels(app.id, prefix);
+  async channels(app: AppConfig, prefix = ''): Promise<{ channel: string; subscribers: number }[]> {
+    const counts = this.clusterCounts;
+    if (!counts) return this.hub.channels(app.id, prefix);
+    const entries = await counts.list(app.id, occupancyChannelKey(prefix), MAX_LISTED_CHANNELS);
+    const skip = occupancyChannelKey('').length;
+    return entries.map((e) => ({ channel: e.key.slice(skip), subscribers: e.count }));
+  }
+
+  /** Subscriptions to one channel: cluster-wide in a cluster, as `channels`. */
+  async subscriptionCount(app: AppConfig, channel: string): Promise<number> {
+    const counts = this.clusterCounts;
+    if (!counts)
+      return this.hub.channels(app.id, channel).find((c) => c.channel === channel)?.subscribers ?? 0;
+    return counts.count(app.id, occupancyChannelKey(channel));
   }
 
   async disconnectUser(app: AppConfig, user: string): Promise<void> {
@@ -95,8 +125,14 @@ export class ServerApiService {
     await this.control({ k: 'revoke', a: app.id, u: user, before: issuedBefore });
   }
 
-  /** This node's view (the cluster issue aggregates nodes). */
-  info(app: AppConfig): { node: string; connections: number } {
+  /**
+   * The answering node and the app's live connections: this node's on one node; in a cluster
+   * (presence on Redis, where every connection is registered) the whole cluster's, since the api
+   * process holds none.
+   */
+  async info(app: AppConfig): Promise<{ node: string; connections: number }> {
+    if (this.config.drivers.presence === 'redis')
+      return { node: this.config.nodeId, connections: await this.presence.countConnections(app.id) };
     let connections = 0;
     for (const s of this.hub.allSessions()) if (s.app.id === app.id) connections++;
     return { node: this.config.nodeId, connections };

@@ -5,3 +5,7 @@ export * from './redis/redis.presence-registry.js';
 export * from './node-directory.js';
 export * from './memory/memory.node-directory.js';
 export * from './redis/redis.node-directory.js';
+export * from './occupancy-counter.js';
+export * from './leased-occupancy-counter.js';
+export * from './memory/memory.occupancy-counter.js';
+export * from './redis/redis.occupancy-counter.js';

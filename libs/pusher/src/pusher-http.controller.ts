@@ -106,7 +106,7 @@ export class PusherHttpController {
       if (info.has('user_count') && !prefix.startsWith('presence-'))
         throw new PusherHttpError(400, 'info=user_count needs filter_by_prefix=presence-');
       const channels: Record<string, Record<string, number>> = {};
-      for (const { channel } of this.serverApi.channels(app, prefix)) {
+      for (const { channel } of await this.serverApi.channels(app, prefix)) {
         const name = pusherNameOf(channel);
         if (name === undefined || name !== channel) continue;
         channels[name] = info.has('user_count')
@@ -124,7 +124,7 @@ export class PusherHttpController {
       const info = this.infoSet(params.get('info'), ['user_count', 'subscription_count', 'cache']);
       if (info.has('user_count') && ch.type !== 'presence')
         throw new PusherHttpError(400, 'user_count is only available for presence channels');
-      const subscriptions = this.subscriptionCount(app, ch.herald);
+      const subscriptions = await this.serverApi.subscriptionCount(app, ch.herald);
       const out: Record<string, unknown> = { occupied: subscriptions > 0 };
       if (info.has('user_count')) out.user_count = (await this.presence.stats(app.id, ch.herald)).numUsers;
       if (info.has('subscription_count')) out.subscription_count = subscriptions;
@@ -301,16 +301,12 @@ export class PusherHttpController {
     const out: Record<string, Record<string, number>> = {};
     for (const ch of channels) {
       const entry: Record<string, number> = {};
-      if (info.has('subscription_count')) entry.subscription_count = this.subscriptionCount(app, ch.herald);
+      if (info.has('subscription_count'))
+        entry.subscription_count = await this.serverApi.subscriptionCount(app, ch.herald);
       if (info.has('user_count') && ch.type === 'presence')
         entry.user_count = (await this.presence.stats(app.id, ch.herald)).numUsers;
       out[ch.pusher] = entry;
     }
     return out;
-  }
-
-  /** Subscriptions to the channel on this node (the REST API's channel counts have the same scope). */
-  private subscriptionCount(app: AppConfig, channel: string): number {
-    return this.serverApi.channels(app, channel).find((c) => c.channel === channel)?.subscribers ?? 0;
   }
 }

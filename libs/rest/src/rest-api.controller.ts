@@ -115,9 +115,12 @@ export class RestApiController {
   // --- channels ----------------------------------------------------------------------------------
 
   @Get('channels')
-  channels(@CurrentApp() app: AppConfig, @Query() query: unknown): Out<typeof s.channelsResult> {
+  async channels(
+    @CurrentApp() app: AppConfig,
+    @Query() query: unknown,
+  ): Promise<Out<typeof s.channelsResult>> {
     const { prefix } = parseQuery(s.channelsQuery, query);
-    return { channels: this.serverApi.channels(app, prefix ?? '') };
+    return { channels: await this.serverApi.channels(app, prefix ?? '') };
   }
 
   @Get('channels/:channel/presence')
@@ -223,7 +226,7 @@ export class RestApiController {
   // --- node --------------------------------------------------------------------------------------
 
   @Get('info')
-  info(@CurrentApp() app: AppConfig, @Query() query: unknown): Out<typeof s.infoResult> {
+  info(@CurrentApp() app: AppConfig, @Query() query: unknown): Promise<Out<typeof s.infoResult>> {
     parseQuery(s.noQuery, query);
     return this.serverApi.info(app);
   }

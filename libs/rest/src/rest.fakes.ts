@@ -134,7 +134,7 @@ export class FakeServerApiService implements Pick<ServerApiService, ServerApiSur
     this.log.record('history', app, channel, opts);
     return { publications: this.publications, offset: 1, epoch: 'ep1' };
   }
-  channels(app: AppConfig, prefix?: string): { channel: string; subscribers: number }[] {
+  async channels(app: AppConfig, prefix?: string): Promise<{ channel: string; subscribers: number }[]> {
     this.log.record('channels', app, prefix);
     return [{ channel: 'chat:lobby', subscribers: 3 }];
   }
@@ -155,7 +155,7 @@ export class FakeServerApiService implements Pick<ServerApiService, ServerApiSur
   ): Promise<void> {
     this.log.record('revokeUserTokens', app, user, issuedBefore, ttlSeconds);
   }
-  info(app: AppConfig): { node: string; connections: number } {
+  async info(app: AppConfig): Promise<{ node: string; connections: number }> {
     this.log.record('info', app);
     return { node: 'node-test-1', connections: 4 };
   }

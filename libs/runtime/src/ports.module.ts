@@ -30,7 +30,11 @@ export class PortsModule {
         ConfigModule.forRoot(config),
         ObservabilityModule.forRoot(config.log.level),
         BusModule.forRoot({ driver: config.drivers.bus, kafka: config.kafka }),
-        PresenceModule.forRoot({ driver: config.drivers.presence, redis }),
+        PresenceModule.forRoot({
+          driver: config.drivers.presence,
+          redis,
+          occupancy: { node: config.nodeId, leaseMs: config.presence.occupancyLeaseMilliseconds },
+        }),
         HistoryModule.forRoot({ driver: config.drivers.history, redis }),
         StateModule.forRoot({ driver: config.drivers.state, redis }),
         ControlModule.forRoot({ driver: config.control.driver }),

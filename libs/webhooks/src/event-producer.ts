@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { encodeEventRecord, eventKey, type WebhookEvent, type WebhookEventName } from './events.js';
+import { WEBHOOK_INTEREST, type WebhookInterest } from './interest.js';
 import type { LifecycleEvents } from './lifecycle-events.js';
-import { OCCUPANCY_COUNTER, type OccupancyCounter } from './occupancy.js';
+import {
+  OCCUPANCY_COUNTER,
+  occupancyChannelKey,
+  occupancyMemberKey,
+  parseOccupancyKey,
+  type OccupancyCounter,
+  type VacatedKey,
+} from '@herald/presence';
 import { WEBHOOK_SCHEDULER, type Scheduler } from './timers.js';
 
 /**
@@ -15,6 +23,10 @@ import { WEBHOOK_SCHEDULER, type Scheduler } from './timers.js';
  * away schedules a check after `occupancyDebounceMilliseconds`, and only if the channel is still
  * empty then is `channel_vacated` sent. A reconnect inside the window therefore sends nothing.
  * Per (app, key) the work is chained, so one node's events for a channel are produced in order.
+ *
+ * Counts are per gateway with a lease (OccupancyCounter): the keys that a dead gateway's sweep
+ * brings to zero come back through `swept()` on the one node whose sweep removed them, and go
+ * through the same debounced check, so `channel_vacated` / `member_removed` follow exactly once.
  */
 @Injectable()
 export class BusLifecycleEvents implements LifecycleEvents {
@@ -27,6 +39,8 @@ export class BusLifecycleEvents implements LifecycleEvents {
     @Inject(OCCUPANCY_COUNTER) private readonly counter: OccupancyCounter,
     @Inject(WEBHOOK_SCHEDULER) private readonly scheduler: Scheduler,
     @Inject(NODE_CONFIG) config: NodeConfig,
+    /** When set, events no endpoint of the app wants are not produced (counting goes on). */
+    @Optional() @Inject(WEBHOOK_INTEREST) private readonly interest?: WebhookInterest | null,
   ) {
     this.debounceMs = config.webhooks.occupancyDebounceMilliseconds;
   }
@@ -45,12 +59,13 @@ export class BusLifecycleEvents implements LifecycleEvents {
 
   subscribed(appId: string, channel: string, client: string, presenceUser?: string): void {
     this.serial(appId, channel, async () => {
-      if ((await this.counter.add(appId, `c:${channel}`, 1)) === 1) {
-        if (!(await this.counter.setAnnounced(appId, `c:${channel}`, true)))
+      const ck = occupancyChannelKey(channel);
+      if ((await this.counter.add(appId, ck, 1)) === 1) {
+        if (!(await this.counter.setAnnounced(appId, ck, true)))
           await this.emit(appId, { name: 'channel_occupied', channel });
       }
       if (presenceUser !== undefined) {
-        const key = `m:${channel}\u0000${presenceUser}`;
+        const key = occupancyMemberKey(channel, presenceUser);
         if ((await this.counter.add(appId, key, 1)) === 1) {
           if (!(await this.counter.setAnnounced(appId, key, true)))
             await this.emit(appId, {
@@ -67,7 +82,7 @@ export class BusLifecycleEvents implements LifecycleEvents {
   unsubscribed(appId: string, channel: string, client: string, presenceUser?: string): void {
     this.serial(appId, channel, async () => {
       if (presenceUser !== undefined) {
-        const key = `m:${channel}\u0000${presenceUser}`;
+        const key = occupancyMemberKey(channel, presenceUser);
         if ((await this.counter.add(appId, key, -1)) === 0)
           this.later(appId, channel, key, {
             name: 'member_removed',
@@ -76,9 +91,27 @@ export class BusLifecycleEvents implements LifecycleEvents {
             client_id: client,
           });
       }
-      if ((await this.counter.add(appId, `c:${channel}`, -1)) === 0)
-        this.later(appId, channel, `c:${channel}`, { name: 'channel_vacated', channel });
+      const ck = occupancyChannelKey(channel);
+      if ((await this.counter.add(appId, ck, -1)) === 0)
+        this.later(appId, channel, ck, { name: 'channel_vacated', channel });
     });
+  }
+
+  /**
+   * Keys that a sweep brought to zero (their gateway died): announced removals follow after the
+   * debounce window like any other, unless someone subscribed again meanwhile. The dead gateway's
+   * connection ids are not known here, so `member_removed` carries the user only.
+   */
+  swept(keys: readonly VacatedKey[]): void {
+    // Members first, as when the last connection unsubscribes.
+    const ordered = [...keys].sort((a, b) => Number(a.key.startsWith('c:')) - Number(b.key.startsWith('c:')));
+    for (const { appId, key } of ordered) {
+      const parsed = parseOccupancyKey(key);
+      if (!parsed) continue;
+      const { channel, user } = parsed;
+      if (user === undefined) this.later(appId, channel, key, { name: 'channel_vacated', channel });
+      else this.later(appId, channel, key, { name: 'member_removed', channel, user_id: user });
+    }
   }
 
   clientEvent(
@@ -117,12 +150,13 @@ export class BusLifecycleEvents implements LifecycleEvents {
     else this.scheduler.setTimer(check, this.debounceMs);
   }
 
-  private emit(
+  private async emit(
     appId: string,
     partial: Omit<WebhookEvent, 'id' | 'time_ms'> & { name: WebhookEventName },
   ): Promise<void> {
+    if (this.interest && !(await this.interest.wants(appId, partial))) return;
     const event: WebhookEvent = { id: `evt_${randomUUID()}`, ...partial, time_ms: this.scheduler.now() };
-    return this.bus.publish(Topics.EVENTS, eventKey(appId, event), encodeEventRecord({ app: appId, event }));
+    await this.bus.publish(Topics.EVENTS, eventKey(appId, event), encodeEventRecord({ app: appId, event }));
   }
 
   /** Chains work per (app, channel) so one node's events for a channel keep their order. */

@@ -69,7 +69,7 @@ export function decodeEventRecord(value: Buffer): EventRecord | undefined {
 /** Does an endpoint subscribed to `events` (and channel prefixes) want this event? */
 export function endpointWants(
   endpoint: { events: readonly string[]; channelPrefixes?: readonly string[] },
-  event: WebhookEvent,
+  event: Pick<WebhookEvent, 'name' | 'channel'>,
 ): boolean {
   if (!endpoint.events.includes(event.name)) return false;
   const prefixes = endpoint.channelPrefixes;

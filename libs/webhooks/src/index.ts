@@ -1,6 +1,5 @@
 export * from './events.js';
 export * from './lifecycle-events.js';
-export * from './occupancy.js';
 export * from './timers.js';
 export * from './signing.js';
 export * from './pusher-format.js';
@@ -11,8 +10,7 @@ export * from './webhook-store.js';
 export * from './dispatcher.js';
 export * from './metrics.js';
 export * from './event-producer.js';
-export * from './memory/memory.occupancy-counter.js';
+export * from './interest.js';
 export * from './memory/memory.webhook-store.js';
 export * from './webhooks.module.js';
 export * from './sql/sql.webhook-store.js';
-export * from './redis/redis.occupancy-counter.js';

@@ -6,7 +6,7 @@ import { DeliveryCounters } from './dispatcher.js';
 import { ControlWebhookEndpointSource } from './endpoints.js';
 import { BusLifecycleEvents } from './event-producer.js';
 import { decodeEventRecord, type WebhookEvent } from './events.js';
-import { MemoryOccupancyCounter } from './memory/memory.occupancy-counter.js';
+import { MemoryOccupancyCounter } from '@herald/presence';
 import { MemoryWebhookStore } from './memory/memory.webhook-store.js';
 import { WebhookMetrics } from './metrics.js';
 import { pusherBody, toPusherEvent } from './pusher-format.js';

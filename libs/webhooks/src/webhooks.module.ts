@@ -2,6 +2,7 @@ import {
   Global,
   Inject,
   Injectable,
+  Logger,
   Module,
   Optional,
   type DynamicModule,
@@ -22,7 +23,7 @@ import {
   type SqlControl,
 } from '@herald/control';
 import { METRICS_REGISTRY } from '@herald/observability';
-import { RedisConnectionHolder } from '@herald/redis';
+import { OCCUPANCY_COUNTER, type OccupancyCounter } from '@herald/presence';
 import { DeliveryCounters, WebhookDispatcher } from './dispatcher.js';
 import {
   ControlWebhookEndpointSource,
@@ -31,16 +32,14 @@ import {
   type WebhookEndpointSource,
 } from './endpoints.js';
 import { BusLifecycleEvents } from './event-producer.js';
+import { WEBHOOK_INTEREST, WebhookInterest } from './interest.js';
 import { LIFECYCLE_EVENTS } from './lifecycle-events.js';
-import { MemoryOccupancyCounter } from './memory/memory.occupancy-counter.js';
 import { MemoryWebhookStore } from './memory/memory.webhook-store.js';
 import { WebhookMetrics } from './metrics.js';
-import { OCCUPANCY_COUNTER } from './occupancy.js';
 import { NodeHttpWebhookSender, WEBHOOK_SENDER, type WebhookSender } from './sender.js';
 import { AddressPolicy } from './ssrf.js';
 import { WEBHOOK_SCHEDULER, realScheduler, type Scheduler } from './timers.js';
 import { WEBHOOK_STORE, type WebhookStore } from './webhook-store.js';
-import { RedisOccupancyCounter } from './redis/redis.occupancy-counter.js';
 import { SqlWebhookStore } from './sql/sql.webhook-store.js';
 
 /** How often dispatchers sharing a SQL store look for work they were not told about. */
@@ -55,32 +54,6 @@ export function webhookStoreDriver(config: NodeConfig): 'memory' | 'sql' {
   return chosen;
 }
 
-const OCCUPANCY_REDIS = Symbol('OccupancyRedisConnection');
-
-/** Occupancy counts are cluster-wide with the presence registry: Redis when presence is on Redis. */
-function occupancyProviders(config?: NodeConfig): Provider[] {
-  if (config?.drivers.presence !== 'redis')
-    return [{ provide: OCCUPANCY_COUNTER, useClass: MemoryOccupancyCounter }];
-  const redis = config.redis;
-  return [
-    {
-      provide: OCCUPANCY_REDIS,
-      useFactory: () =>
-        new RedisConnectionHolder({
-          url: redis.url,
-          keyPrefix: redis.keyPrefix,
-          connectTimeoutMs: redis.connectTimeoutMilliseconds,
-          commandTimeoutMs: redis.commandTimeoutMilliseconds,
-        }),
-    },
-    {
-      provide: OCCUPANCY_COUNTER,
-      useFactory: (h: RedisConnectionHolder) => new RedisOccupancyCounter(h.connection),
-      inject: [OCCUPANCY_REDIS],
-    },
-  ];
-}
-
 function storeProvider(config?: NodeConfig): Provider {
   if (config && webhookStoreDriver(config) === 'sql')
     return {
@@ -92,24 +65,83 @@ function storeProvider(config?: NodeConfig): Provider {
 }
 
 /**
+ * Keeps this node's occupancy lease and sweeps the leases of dead nodes (every node does, a third of
+ * the lease apart; the counter guarantees each dead node's keys are reported once), handing the keys
+ * a sweep emptied to the event producer.
+ */
+@Injectable()
+export class OccupancyLeaseKeeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('OccupancyLease');
+  private cancel?: () => void;
+  private stopped = false;
+  private readonly intervalMs: number;
+
+  constructor(
+    @Inject(OCCUPANCY_COUNTER) private readonly counter: OccupancyCounter,
+    @Inject(WEBHOOK_SCHEDULER) private readonly scheduler: Scheduler,
+    private readonly events: BusLifecycleEvents,
+    @Inject(NODE_CONFIG) config: NodeConfig,
+  ) {
+    this.intervalMs = Math.max(100, Math.floor(config.presence.occupancyLeaseMilliseconds / 3));
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    this.cancel?.();
+  }
+
+  /** One heartbeat and one sweep (also called by tests). */
+  async tick(): Promise<void> {
+    try {
+      await this.counter.heartbeat();
+    } catch (err) {
+      this.log.warn({ msg: 'occupancy heartbeat failed', err: String(err) });
+    }
+    try {
+      this.events.swept(await this.counter.sweep());
+    } catch (err) {
+      this.log.warn({ msg: 'occupancy sweep failed', err: String(err) });
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.cancel = this.scheduler.setTimer(() => {
+      void this.tick().finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+}
+
+/**
  * Producer side, imported by every process that serves connections (gateway, standalone): provides
- * LIFECYCLE_EVENTS, which the core calls, producing to `herald.events`, and the occupancy counter
- * (memory: one node only; Redis: cluster-wide first and last subscriber).
+ * LIFECYCLE_EVENTS, which the core calls, producing to `herald.events`. Occupancy is counted by the
+ * OccupancyCounter of the presence module (memory: one node; Redis: cluster-wide first and last
+ * subscriber, per gateway with a lease that this module keeps and sweeps).
  */
 @Global()
 @Module({})
 export class WebhookEventsModule {
-  /** `config` picks the occupancy driver (Redis with `drivers.presence: redis`); none: memory. */
-  static forRoot(config?: NodeConfig): DynamicModule {
+  /** `config` is accepted for symmetry with the other modules; the drivers come from PortsModule. */
+  static forRoot(_config?: NodeConfig): DynamicModule {
     return {
       module: WebhookEventsModule,
       providers: [
         { provide: WEBHOOK_SCHEDULER, useValue: realScheduler },
-        ...occupancyProviders(config),
+        {
+          // Endpoint lists from the SQL control plane (none without one: produce everything).
+          provide: WEBHOOK_INTEREST,
+          useFactory: (admin?: ControlAdmin) => (admin ? new WebhookInterest(admin) : null),
+          inject: [{ token: CONTROL_ADMIN, optional: true }],
+        },
         BusLifecycleEvents,
         { provide: LIFECYCLE_EVENTS, useExisting: BusLifecycleEvents },
+        OccupancyLeaseKeeper,
       ],
-      exports: [LIFECYCLE_EVENTS, OCCUPANCY_COUNTER, WEBHOOK_SCHEDULER, BusLifecycleEvents],
+      exports: [LIFECYCLE_EVENTS, WEBHOOK_SCHEDULER, BusLifecycleEvents],
     };
   }
 }

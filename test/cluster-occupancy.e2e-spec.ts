@@ -1,0 +1,343 @@
+/**
+ * Cluster-wide channel occupancy, as real processes: an api and two gateways (startCluster) plus a
+ * webhook-dispatcher process, on the shared Kafka and Redis, tenants and endpoints in a fresh
+ * PostgreSQL database. Gateways keep per-gateway subscription counts in Redis under a lease
+ * (`presence.occupancyLeaseMilliseconds`, short here); the api answers REST `GET /channels` and the
+ * Pusher HTTP API from them. A gateway killed with SIGKILL stops renewing its lease: once it has
+ * expired, the surviving gateway's sweep removes the dead one's counts, and the channels only it
+ * served are reported vacated (member removed) exactly once and leave the listing, while channels
+ * the survivor still serves keep the survivor's count.
+ *
+ * Real time throughout: the lease is 1.5 s (renewed every 0.5 s) and the webhook debounce 0.5 s.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Pusher from 'pusher';
+import { createPostgresDatabase } from '@herald/control/testing';
+import {
+  ManagedProcess,
+  RestClient,
+  TestClient,
+  describeWithServices,
+  progress,
+  signHs256,
+  startCluster,
+  waitFor,
+  type Cluster,
+  type ClusterNode,
+} from '@herald/testing';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ADMIN_TOKEN = `adm_${randomBytes(24).toString('base64url')}`;
+const MASTER_KEY = randomBytes(32).toString('base64');
+const LEASE_MS = 1500;
+const DEBOUNCE_MS = 500;
+const WEBHOOKS = {
+  allowNetworks: ['127.0.0.1'],
+  requestTimeoutMilliseconds: 1000,
+  backoffInitialMilliseconds: 200,
+  backoffMaxMilliseconds: 1000,
+  occupancyDebounceMilliseconds: DEBOUNCE_MS,
+};
+const EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'];
+
+interface Ev {
+  id: string;
+  name: string;
+  channel?: string;
+  user_id?: string;
+}
+
+/** Collects the events POSTed to it, de-duplicated by webhook-id (deliveries are at-least-once). */
+class Receiver {
+  private server?: Server;
+  port = 0;
+  private readonly seen = new Set<string>();
+  readonly events: Ev[] = [];
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const id = String(req.headers['webhook-id']);
+        if (!this.seen.has(id)) {
+          this.seen.add(id);
+          this.events.push(...(JSON.parse(body) as { events: Ev[] }).events);
+        }
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server?.listening) return;
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+  }
+
+  /** `name:channel[:user]` of every event received, in arrival order. */
+  names(): string[] {
+    return this.events.map(
+      (e) => `${e.name}:${e.channel ?? ''}${e.name.startsWith('member') ? `:${e.user_id ?? ''}` : ''}`,
+    );
+  }
+
+  count(name: string): number {
+    return this.names().filter((n) => n === name).length;
+  }
+}
+
+async function admin<T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${node.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+describeWithServices(
+  ['kafka', 'redis', 'postgres'],
+  'cluster-wide occupancy (api, 2 gateways, webhook-dispatcher; Kafka, Redis, PostgreSQL)',
+  ([kafka, redis, postgres]) => {
+    let cluster: Cluster;
+    let db: Awaited<ReturnType<typeof createPostgresDatabase>>;
+    let dir: string;
+    let dispatcher: ManagedProcess | undefined;
+    const receiver = new Receiver();
+    const clients: TestClient[] = [];
+
+    beforeAll(async () => {
+      db = await createPostgresDatabase(postgres);
+      cluster = await startCluster({
+        kafka,
+        redis,
+        gateways: 2,
+        node: {
+          control: { driver: 'postgres', postgresUrl: db.url },
+          admin: { token: ADMIN_TOKEN },
+          webhooks: WEBHOOKS,
+          presence: { occupancyLeaseMilliseconds: LEASE_MS },
+        },
+        env: { HERALD_MASTER_KEY: MASTER_KEY },
+      });
+      dir = mkdtempSync(join(tmpdir(), 'herald-cluster-occupancy-'));
+      const configFile = join(dir, 'dispatcher.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          env: 'development',
+          http: { host: '127.0.0.1', port: 0 },
+          log: { level: 'info' },
+          shutdown: { drainSeconds: 1 },
+          drivers: { bus: 'kafka', presence: 'redis', history: 'redis', state: 'redis' },
+          kafka: {
+            brokers: kafka.split(','),
+            topicPrefix: `${cluster.prefix}.`,
+            partitions: 4,
+            replicationFactor: 1,
+          },
+          redis: { url: redis, keyPrefix: `${cluster.prefix}:` },
+          control: { driver: 'postgres', postgresUrl: db.url },
+          webhooks: WEBHOOKS,
+        }),
+      );
+      const env: NodeJS.ProcessEnv = {};
+      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_')) env[k] = v;
+      delete env['NODE_OPTIONS'];
+      Object.assign(env, {
+        NODE_NO_WARNINGS: '1',
+        HERALD_CONFIG: configFile,
+        HERALD_NODE_ID: `${cluster.prefix}-webhook-dispatcher`,
+        HERALD_MASTER_KEY: MASTER_KEY,
+      });
+      dispatcher = new ManagedProcess(
+        'webhook-dispatcher',
+        process.execPath,
+        ['dist/apps/webhook-dispatcher/src/main.js'],
+        env,
+        ROOT,
+      );
+      await dispatcher.waitForLine((l) => l.includes('"msg":"listening"'), 30_000, 'listening');
+      await receiver.start();
+    }, 120_000);
+
+    afterAll(async () => {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      if (dispatcher?.running)
+        await dispatcher.kill('SIGTERM', 10_000).catch(() => dispatcher?.kill('SIGKILL'));
+      await cluster?.stop();
+      await receiver.stop();
+      await db?.drop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }, 60_000);
+
+    it('REST and Pusher listings are cluster-wide; a gateway killed with -9 is swept after its lease, its channels vacated once', async () => {
+      const id = 'occ-a';
+      const created = await admin<{ key: { key: string }; secret: { secret: string } }>(
+        cluster.api,
+        'POST',
+        '/v1/admin/apps',
+        { id, namespaces: { chat: { presence: true } } },
+      );
+      const key = created.key.key;
+      const secret = created.secret.secret;
+      await admin(cluster.api, 'POST', `/v1/admin/apps/${id}/webhooks`, {
+        url: `http://127.0.0.1:${receiver.port}/hook`,
+        events: EVENTS,
+      });
+      const rest = new RestClient(cluster.api.url, id, secret);
+      const pusher = new Pusher({
+        appId: id,
+        key,
+        secret,
+        host: '127.0.0.1',
+        port: String(cluster.api.port),
+        useTLS: false,
+      });
+      const [g1, g2] = cluster.gateways;
+
+      const connect = async (node: ClusterNode, user: string, channels: string[]) => {
+        const client = await TestClient.open(
+          `${node.url.replace(/^http/, 'ws')}/connection/websocket?key=${encodeURIComponent(key)}`,
+        );
+        clients.push(client);
+        await client.request({ cmd: 'connect', token: signHs256(secret, { sub: user, aud: id }) });
+        for (const channel of channels) await client.request({ cmd: 'subscribe', channel });
+        return client;
+      };
+      const listing = async (): Promise<Record<string, number>> => {
+        const res = await rest.call<{ channels: { channel: string; subscribers: number }[] }>(
+          'GET',
+          '/channels',
+        );
+        expect(res.status).toBe(200);
+        return Object.fromEntries(res.body.channels.map((c) => [c.channel, c.subscribers]));
+      };
+      /** Waits until the REST listing is `expected`; the error says what it was last. */
+      const listingIs = async (expected: Record<string, number>, what: string) => {
+        let last: Record<string, number> = {};
+        await waitFor(
+          async () => {
+            last = await listing();
+            return (
+              JSON.stringify(Object.entries(last).sort()) === JSON.stringify(Object.entries(expected).sort())
+            );
+          },
+          { timeoutMs: 15_000, intervalMs: 100 },
+        ).catch((err: unknown) => {
+          throw new Error(`${what}: ${String(err)}; last listing ${JSON.stringify(last)}`);
+        });
+      };
+      const pusherCount = async (channel: string) =>
+        (await (
+          await pusher.get({ path: `/channels/${channel}`, params: { info: 'subscription_count' } })
+        ).json()) as {
+          occupied: boolean;
+          subscription_count?: number;
+        };
+
+      // --- subscribers on both gateways; the api (no sessions of its own) lists them all -------
+      await connect(g1, 'u1', ['room-only1', 'room-both', 'chat:pres']);
+      await connect(g1, 'u3', ['room-only1']);
+      await connect(g2, 'u2', ['room-both', 'room-only2']);
+      // Every connection is also subscribed to its user's channel (`#<user>`).
+      const before = {
+        '#u1': 1,
+        '#u2': 1,
+        '#u3': 1,
+        'chat:pres': 1,
+        'room-both': 2,
+        'room-only1': 2,
+        'room-only2': 1,
+      };
+      await listingIs(before, 'cluster-wide REST listing');
+      expect(await listing()).toEqual(before);
+      expect(await pusherCount('room-both')).toEqual({ occupied: true, subscription_count: 2 });
+      const listed = (await (
+        await pusher.get({ path: '/channels', params: { filter_by_prefix: 'room-' } })
+      ).json()) as { channels: Record<string, unknown> };
+      expect(Object.keys(listed.channels).sort()).toEqual(['room-both', 'room-only1', 'room-only2']);
+      const prefixed = await rest.call<{ channels: { channel: string; subscribers: number }[] }>(
+        'GET',
+        '/channels',
+        {
+          query: { prefix: 'room-only' },
+        },
+      );
+      expect(prefixed.body.channels).toEqual([
+        { channel: 'room-only1', subscribers: 2 },
+        { channel: 'room-only2', subscribers: 1 },
+      ]);
+      const occupied = [
+        'channel_occupied:chat:pres',
+        'member_added:chat:pres:u1',
+        'channel_occupied:room-both',
+        'channel_occupied:room-only1',
+        'channel_occupied:room-only2',
+      ];
+      await waitFor(() => occupied.every((n) => receiver.names().includes(n)), {
+        timeoutMs: 45_000,
+        intervalMs: 100,
+        message: 'occupied events',
+      });
+      // The api's info counts the app's connections cluster-wide too (presence registry).
+      await waitFor(
+        async () => (await rest.call<{ connections: number }>('GET', '/info')).body.connections === 3,
+        { timeoutMs: 15_000, intervalMs: 100, message: 'cluster-wide connection count' },
+      );
+      progress('cluster-wide listing and info through the api; occupied events delivered');
+
+      // --- g1 dies without closing anything ----------------------------------------------------
+      await g1.kill('SIGKILL');
+      progress('gateway 1 killed with SIGKILL');
+      const vacated = [
+        'member_removed:chat:pres:u1',
+        'channel_vacated:chat:pres',
+        'channel_vacated:room-only1',
+      ];
+      await waitFor(() => vacated.every((n) => receiver.names().includes(n)), {
+        timeoutMs: 45_000,
+        intervalMs: 100,
+        message: "the dead gateway's channels vacated",
+      });
+      const after = { '#u2': 1, 'room-both': 1, 'room-only2': 1 };
+      await listingIs(after, 'listing without the dead gateway');
+      expect(await pusherCount('room-both')).toEqual({ occupied: true, subscription_count: 1 });
+      expect(await pusherCount('room-only1')).toEqual({ occupied: false, subscription_count: 0 });
+      progress('dead gateway swept: its channels vacated and unlisted, the survivor keeps its own');
+
+      // Time is the event here: two more leases and windows must pass before "sent once" means anything.
+      await new Promise((ok) => setTimeout(ok, 2 * (LEASE_MS + DEBOUNCE_MS)));
+      for (const n of vacated) expect(receiver.count(n)).toBe(1);
+      for (const n of occupied) expect(receiver.count(n)).toBe(1);
+      expect(receiver.count('channel_vacated:room-both')).toBe(0);
+      expect(receiver.count('channel_vacated:room-only2')).toBe(0);
+      expect(await listing()).toEqual(after);
+
+      // --- the survivor's channels still come and go normally ----------------------------------
+      await connect(g2, 'u4', ['room-only1']);
+      await waitFor(() => receiver.count('channel_occupied:room-only1') === 2, {
+        timeoutMs: 45_000,
+        intervalMs: 100,
+        message: 'room-only1 occupied again',
+      });
+      await listingIs({ ...after, '#u4': 1, 'room-only1': 1 }, 'room-only1 listed again');
+    }, 180_000);
+  },
+);
