@@ -13,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Pusher from 'pusher';
 import { nodeConfigSchema } from '@herald/config';
+import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/core';
 import { startNode, type RunningNode } from '@herald/runtime';
 import { signHs256, TestClient } from '@herald/testing';
-import { LIFECYCLE_EVENTS, pusherHeaders, type LifecycleEvents } from '@herald/webhooks';
+import { pusherHeaders } from '@herald/webhooks';
 import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
 
 const ADMIN = `adm_${randomBytes(24).toString('base64url')}`;

@@ -5,7 +5,7 @@ import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { PRESENCE_REGISTRY, type ExpiredMember, type PresenceRegistry } from '@herald/presence';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { TicketService, TokenVerifier } from '@herald/auth';
-import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/webhooks';
+import { LIFECYCLE_EVENTS, type LifecycleEvents } from './lifecycle-events.js';
 import { PUSH_STATE_STORE, type PushStateStore } from '@herald/push';
 import {
   DisconnectCode,

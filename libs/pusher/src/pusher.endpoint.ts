@@ -7,18 +7,19 @@ import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import {
   ClientService,
+  LIFECYCLE_EVENTS,
   PublishService,
   Session,
   SessionSupervisor,
   WriteScheduler,
   pubFrameJson,
   withOffset,
+  type LifecycleEvents,
 } from '@herald/core';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
 import { DisconnectCode, HeraldError, isValidUserId } from '@herald/protocol';
 import { ConnectionAdmission, rawToString, upgradeUrl } from '@herald/realtime';
-import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/webhooks';
 import { parsePusherChannel, toHeraldData, type PusherChannel } from './channels.js';
 import { PusherCode, type PusherErrorDef } from './pusher-codes.js';
 import { pusherFrame, translate } from './pusher-format.js';

@@ -1,5 +1,4 @@
 export * from './events.js';
-export * from './lifecycle-events.js';
 export * from './timers.js';
 export * from './signing.js';
 export * from './pusher-format.js';
