@@ -210,9 +210,14 @@ up() {
   echo "$port" >"$PORT_FILE"
   write_config "$port" "$controller_port"
   set_java
-  # A cluster id is 16 random bytes, base64url without padding.
+  # A cluster id is 16 random bytes, base64url without padding; like Kafka's own Uuid.randomUuid,
+  # never one that starts with "-", which the format tool's argument parser would take for an option.
   local cluster_id
-  cluster_id="$(node -e "console.log(require('crypto').randomBytes(16).toString('base64url'))")"
+  cluster_id="$(node -e "
+    const { randomBytes } = require('crypto');
+    let id;
+    do id = randomBytes(16).toString('base64url'); while (id.startsWith('-'));
+    console.log(id);")"
   echo "infra: formatting the KRaft log directory"
   "${JAVA[@]}" kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
     -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || {
