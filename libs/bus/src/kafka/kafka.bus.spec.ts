@@ -1,11 +1,11 @@
 import { createServer, Socket, type Server } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ISocketFactory } from 'kafkajs';
+import kafkajs, { type ISocketFactory } from 'kafkajs';
 import { Test } from '@nestjs/testing';
 import { busContract, deferred, describeWithService, uniqueId, waitFor } from '@herald/testing';
 import { BUS, type Bus, type BusRecord } from '../bus.js';
 import { BusModule } from '../bus.module.js';
-import { BusUnavailableError, KafkaBus, type KafkaBusOptions } from './kafka.bus.js';
+import { BusUnavailableError, KafkaBus, toPublishError, type KafkaBusOptions } from './kafka.bus.js';
 
 const quiet = (): void => {};
 
@@ -260,6 +260,15 @@ describeWithService('kafka', 'KafkaBus', (url) => {
       const err = new BusUnavailableError('down');
       expect(err.def.status).toBe(503);
       expect(err.details).toEqual({ retryAfterMs: 1000 });
+    });
+
+    it('answers 503 for producer-state refusals (the producer starts over) but not for a refused write', () => {
+      const refusal = (type: string, code: number) =>
+        new kafkajs.KafkaJSProtocolError(Object.assign(new Error(type), { type, code, retriable: false }));
+      expect(toPublishError(refusal('OUT_OF_ORDER_SEQUENCE_NUMBER', 45))).toBeInstanceOf(BusUnavailableError);
+      expect(toPublishError(refusal('UNKNOWN_PRODUCER_ID', 59))).toBeInstanceOf(BusUnavailableError);
+      const tooLarge = refusal('MESSAGE_TOO_LARGE', 10);
+      expect(toPublishError(tooLarge)).toBe(tooLarge);
     });
   });
 });

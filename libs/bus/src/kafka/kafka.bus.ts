@@ -302,6 +302,7 @@ export class KafkaBus implements Bus, OnModuleDestroy {
         await this.sendBatch(batch);
         for (const r of batch) r.resolve();
       } catch (err) {
+        if (isProducerStateError(err)) this.resetProducer();
         for (const r of batch) r.reject(err);
       }
     }
@@ -334,6 +335,19 @@ export class KafkaBus implements Bus, OnModuleDestroy {
       this.producerReady = connectOnce(producer, () => (this.producerReady = undefined));
     }
     return this.producerReady;
+  }
+
+  /**
+   * After a produce request timed out while the broker was frozen, the idempotent producer's
+   * sequence numbers can disagree with the broker's (OUT_OF_ORDER_SEQUENCE_NUMBER and kin, which
+   * kafkajs does not retry). A new producer gets a new producer id and starts clean; the failed
+   * publishes are answered 503, and a caller that retries with its idempotency key re-sends the
+   * same record, which gateways de-duplicate by offset.
+   */
+  private resetProducer(): void {
+    const old = this.producerReady;
+    this.producerReady = undefined;
+    void old?.then((p) => p.disconnect()).catch(() => undefined);
   }
 
   private admin(): Promise<Admin> {
@@ -625,8 +639,22 @@ async function startOffsets(
  * A Kafka error that says the request itself is wrong (too large, invalid topic) passes through;
  * every other failure (no connection, timeouts, no leader, retries exhausted) is "unavailable".
  */
-function toPublishError(err: unknown): unknown {
-  if (err instanceof KafkaJSProtocolError && !err.retriable) return err;
+/** Producer-state refusals: the producer must start over; the write itself may be retried. */
+const PRODUCER_STATE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'DUPLICATE_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'UNKNOWN_PRODUCER_ID',
+]);
+
+function isProducerStateError(err: unknown): boolean {
+  return err instanceof KafkaJSProtocolError && PRODUCER_STATE_ERRORS.has(err.type);
+}
+
+/** What `publish` rejects with: BusUnavailableError (503) unless Kafka refused the write for good. */
+export function toPublishError(err: unknown): unknown {
+  if (err instanceof KafkaJSProtocolError && !err.retriable && !isProducerStateError(err)) return err;
   if (err instanceof DeadlineError) return new BusUnavailableError(`Kafka: ${err.message}`, err);
   const reason = err instanceof Error ? err.message : String(err);
   return new BusUnavailableError(`Kafka cannot take the write (${reason}); retry later`, err);
