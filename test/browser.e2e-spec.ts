@@ -143,18 +143,36 @@ describeWithChromium('demo pages in Chromium', () => {
     await ws.close();
   }, 30_000);
 
-  it('dashboard plots publish and delivery rates (screenshot kept in test/artifacts)', async () => {
-    const page = await open('/demo/dashboard');
+  it('dashboard plots the node publish and delivery rates (screenshot kept in test/artifacts)', async () => {
+    // rate=0: the page publishes nothing itself, so every count comes from the REST publishes below.
+    const page = await open('/demo/dashboard?rate=0');
     await page.setViewportSize({ width: 1100, height: 640 });
-    // Three one-second ticks with deliveries counted: the chart has data to show.
+    // A second subscriber outside the browser: each publication is then delivered twice.
+    const watcher = await node.connect(node.apps.alpha, uniqueId('watcher'));
+    await watcher.request({ cmd: 'subscribe', channel: 'chat:dashboard' });
+    const PUBLISHED = 24;
+    const rest = node.rest(node.apps.alpha);
+    for (let i = 0; i < PUBLISHED; i++) await rest.publish('chat:dashboard', { i });
+    await watcher.nextPubs('chat:dashboard', PUBLISHED);
+    // The page reads the node's counters once a second: wait for the totals (and its own count).
     await page.waitForFunction(
-      () =>
-        Number(document.body.dataset.ticks ?? 0) >= 3 &&
-        Number(document.getElementById('total')!.textContent) > 0,
-      undefined,
+      (n) =>
+        document.getElementById('pubTotal')!.textContent === String(n) &&
+        document.getElementById('delTotal')!.textContent === String(2 * n) &&
+        document.getElementById('total')!.textContent === String(n),
+      PUBLISHED,
       { timeout: 15_000 },
     );
-    expect(Number(await page.locator('#delRate').textContent())).toBeGreaterThanOrEqual(0);
+    // The plotted series (the peaks of what was drawn) and the page's own count are positive.
+    const shown = await page.evaluate(() => ({
+      peakPub: Number(document.body.dataset.peakPub),
+      peakDel: Number(document.body.dataset.peakDel),
+    }));
+    expect(shown.peakPub).toBeGreaterThan(0);
+    expect(shown.peakDel).toBeGreaterThan(0);
+    // Exactly what was published: no publish of the page's own (rate=0) and nothing counted twice.
+    expect(await page.locator('#pubTotal').textContent()).toBe(String(PUBLISHED));
+    await watcher.close();
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'dashboard.png');
     await page.screenshot({ path: file, fullPage: true });

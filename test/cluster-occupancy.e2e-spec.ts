@@ -12,8 +12,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +21,8 @@ import {
   ManagedProcess,
   RestClient,
   TestClient,
+  WebhookReceiver,
+  adminOk,
   describeWithServices,
   progress,
   signHs256,
@@ -46,70 +46,20 @@ const WEBHOOKS = {
 };
 const EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'];
 
-interface Ev {
-  id: string;
-  name: string;
-  channel?: string;
-  user_id?: string;
+/** `name:channel[:user]` of every event the receiver accepted (de-duplicated), in arrival order. */
+function names(r: WebhookReceiver): string[] {
+  return r
+    .events()
+    .map((e) => `${e.name}:${e.channel ?? ''}${e.name.startsWith('member') ? `:${e.user_id ?? ''}` : ''}`);
 }
 
-/** Collects the events POSTed to it, de-duplicated by webhook-id (deliveries are at-least-once). */
-class Receiver {
-  private server?: Server;
-  port = 0;
-  private readonly seen = new Set<string>();
-  readonly events: Ev[] = [];
-
-  async start(): Promise<void> {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const id = String(req.headers['webhook-id']);
-        if (!this.seen.has(id)) {
-          this.seen.add(id);
-          this.events.push(...(JSON.parse(body) as { events: Ev[] }).events);
-        }
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server?.listening) return;
-    server.closeAllConnections();
-    await new Promise<void>((ok) => server.close(() => ok()));
-  }
-
-  /** `name:channel[:user]` of every event received, in arrival order. */
-  names(): string[] {
-    return this.events.map(
-      (e) => `${e.name}:${e.channel ?? ''}${e.name.startsWith('member') ? `:${e.user_id ?? ''}` : ''}`,
-    );
-  }
-
-  count(name: string): number {
-    return this.names().filter((n) => n === name).length;
-  }
+function count(r: WebhookReceiver, name: string): number {
+  return names(r).filter((n) => n === name).length;
 }
 
-async function admin<T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
+/** Admin API call (libs/testing adminOk): throws on a non-2xx answer. */
+const admin = <T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> =>
+  adminOk<T>(node.url, ADMIN_TOKEN, method, path, body);
 
 describeWithServices(
   ['kafka', 'redis', 'postgres'],
@@ -119,7 +69,7 @@ describeWithServices(
     let db: Awaited<ReturnType<typeof createPostgresDatabase>>;
     let dir: string;
     let dispatcher: ManagedProcess | undefined;
-    const receiver = new Receiver();
+    const receiver = new WebhookReceiver();
     const clients: TestClient[] = [];
 
     beforeAll(async () => {
@@ -182,7 +132,7 @@ describeWithServices(
       if (dispatcher?.running)
         await dispatcher.kill('SIGTERM', 10_000).catch(() => dispatcher?.kill('SIGKILL'));
       await cluster?.stop();
-      await receiver.stop();
+      await receiver.down();
       await db?.drop();
       if (dir) rmSync(dir, { recursive: true, force: true });
     }, 60_000);
@@ -198,7 +148,7 @@ describeWithServices(
       const key = created.key.key;
       const secret = created.secret.secret;
       await admin(cluster.api, 'POST', `/v1/admin/apps/${id}/webhooks`, {
-        url: `http://127.0.0.1:${receiver.port}/hook`,
+        url: receiver.url(),
         events: EVENTS,
       });
       const rest = new RestClient(cluster.api.url, id, secret);
@@ -291,7 +241,7 @@ describeWithServices(
         'channel_occupied:room-only1',
         'channel_occupied:room-only2',
       ];
-      await waitFor(() => occupied.every((n) => receiver.names().includes(n)), {
+      await waitFor(() => occupied.every((n) => names(receiver).includes(n)), {
         timeoutMs: 45_000,
         intervalMs: 100,
         message: 'occupied events',
@@ -311,7 +261,7 @@ describeWithServices(
         'channel_vacated:chat:pres',
         'channel_vacated:room-only1',
       ];
-      await waitFor(() => vacated.every((n) => receiver.names().includes(n)), {
+      await waitFor(() => vacated.every((n) => names(receiver).includes(n)), {
         timeoutMs: 45_000,
         intervalMs: 100,
         message: "the dead gateway's channels vacated",
@@ -324,15 +274,15 @@ describeWithServices(
 
       // Time is the event here: two more leases and windows must pass before "sent once" means anything.
       await new Promise((ok) => setTimeout(ok, 2 * (LEASE_MS + DEBOUNCE_MS)));
-      for (const n of vacated) expect(receiver.count(n)).toBe(1);
-      for (const n of occupied) expect(receiver.count(n)).toBe(1);
-      expect(receiver.count('channel_vacated:room-both')).toBe(0);
-      expect(receiver.count('channel_vacated:room-only2')).toBe(0);
+      for (const n of vacated) expect(count(receiver, n)).toBe(1);
+      for (const n of occupied) expect(count(receiver, n)).toBe(1);
+      expect(count(receiver, 'channel_vacated:room-both')).toBe(0);
+      expect(count(receiver, 'channel_vacated:room-only2')).toBe(0);
       expect(await listing()).toEqual(after);
 
       // --- the survivor's channels still come and go normally ----------------------------------
       await connect(g2, 'u4', ['room-only1']);
-      await waitFor(() => receiver.count('channel_occupied:room-only1') === 2, {
+      await waitFor(() => count(receiver, 'channel_occupied:room-only1') === 2, {
         timeoutMs: 45_000,
         intervalMs: 100,
         message: 'room-only1 occupied again',

@@ -7,7 +7,10 @@ import { TestClient, withTimeout } from '@herald/testing';
 
 // The built entry point as a newcomer runs it: `npm start` with no configuration prints a dev
 // banner with a key, a secret, a token and a curl command, and those work as printed. Then the
-// process stops cleanly on SIGTERM. Needs `npm run build` first (the CI job builds before e2e).
+// process stops cleanly on SIGTERM. The demo is there too, as the README promises a newcomer: the
+// index at `/`, the chat and dashboard pages, the SDK bundle they load (dist/sdk/herald.js, which
+// `npm run build` writes) and the dashboard's stats. Needs `npm run build` first (the CI job builds
+// before e2e; `npm start` runs it as prestart).
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = `${ROOT}dist/apps/standalone/src/main.js`;
@@ -43,6 +46,42 @@ function readBanner(child: ChildProcess): Promise<Banner> {
   });
 }
 
+async function get(url: string): Promise<{ status: number; type: string; body: string }> {
+  const res = await fetch(url);
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
+}
+
+/** The demo pages as a browser would load them, and every script they load from this node. */
+async function checkDemo(base: string, clientKey: string): Promise<void> {
+  const index = await get(`${base}/`);
+  expect(index).toMatchObject({ status: 200, type: expect.stringContaining('text/html') });
+  const links = [...index.body.matchAll(/href="(\/demo\/[^"]+)"/g)].map((m) => m[1]);
+  expect(links).toEqual(expect.arrayContaining(['/demo/chat', '/demo/dashboard']));
+  const scripts = new Set<string>();
+  for (const path of ['/demo/chat', '/demo/dashboard']) {
+    const page = await get(`${base}${path}`);
+    expect(page).toMatchObject({ status: 200, type: expect.stringContaining('text/html') });
+    for (const m of page.body.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)) scripts.add(m[1]);
+  }
+  expect([...scripts]).toEqual(['/demo/herald.js']);
+  const bundle = await get(`${base}/demo/herald.js`);
+  expect(bundle).toMatchObject({ status: 200, type: expect.stringContaining('javascript') });
+  // The IIFE build: it defines the global the pages use, with the client class in it.
+  expect(bundle.body).toMatch(/var HeraldSDK\s*=/);
+  expect(bundle.body).toContain('connection/websocket');
+  // The pages' token endpoint answers for the dev app, and the dashboard's stats are JSON.
+  const token = await fetch(`${base}/demo/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'newcomer' }),
+  });
+  expect(token.status).toBe(200);
+  expect(await token.json()).toMatchObject({ key: clientKey, name: 'newcomer' });
+  const stats = await get(`${base}/demo/stats`);
+  expect(stats.status).toBe(200);
+  expect(JSON.parse(stats.body)).toMatchObject({ app: 'dev', published: 0, delivered: 0 });
+}
+
 describe('built entry point (dist/apps/standalone/src/main.js)', () => {
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -75,6 +114,8 @@ describe('built entry point (dist/apps/standalone/src/main.js)', () => {
 
     const banner = await withTimeout(readBanner(proc), 15_000, `no dev banner (stderr: ${stderr})`);
     expect(banner.wsUrl).toContain(`key=${banner.clientKey}`);
+    const base = new URL(banner.publishUrl).origin;
+    await checkDemo(base, banner.clientKey);
 
     const client = await TestClient.open(banner.wsUrl);
     const connected = await client.request({ cmd: 'connect', token: banner.token });
@@ -89,6 +130,9 @@ describe('built entry point (dist/apps/standalone/src/main.js)', () => {
     expect(res.status).toBe(200);
     await res.text();
     expect((await client.nextPubs('chat:lobby', 1))[0].data).toEqual({ text: 'hello' });
+    // The dashboard's numbers are the node's: that publish and its one delivery.
+    const stats = (await (await fetch(`${base}/demo/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ published: 1, delivered: 1, connections: 1 });
 
     // SIGTERM with a client connected: the drain closes it with 3001 and the process exits 0.
     proc.kill('SIGTERM');

@@ -8,12 +8,18 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUS, Topics, type Bus } from '@herald/bus';
+import { BUS, Topics, partitionOf, type Bus } from '@herald/bus';
 import { nodeConfigSchema } from '@herald/config';
 import { Hub, SessionSupervisor } from '@herald/core';
 import { DisconnectCode } from '@herald/protocol';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
-import { PushDispatcher, type PushOutcomeReport } from '@herald/push';
+import {
+  PUSH_STATE_STORE,
+  PushDispatcher,
+  pushJobKey,
+  type PushOutcomeReport,
+  type PushStateStore,
+} from '@herald/push';
 import { startNode, type RunningNode } from '@herald/runtime';
 import {
   EventLog,
@@ -70,6 +76,8 @@ interface TestApp {
   key: string;
   secret: string;
   team: string;
+  /** APNs key id (undefined without an APNs credential). */
+  keyId?: string;
   bundle: string;
   fcmAccount: string;
   fcmProject: string;
@@ -82,6 +90,7 @@ describe('mobile push through the standalone node', () => {
   let fcm: FakeFcmServer;
   let node: RunningNode;
   let presence: PresenceRegistry;
+  let pushState: PushStateStore;
   const outcomes = new EventLog<PushOutcomeReport>();
   const events = new EventLog<EventRecord>();
   const clients: TestClient[] = [];
@@ -122,7 +131,12 @@ describe('mobile push through the standalone node', () => {
       if (record) events.push(record);
     });
     presence = node.app.get<PresenceRegistry>(PRESENCE_REGISTRY);
+    pushState = node.app.get<PushStateStore>(PUSH_STATE_STORE);
   }, 60_000);
+
+  async function metricsText(): Promise<string> {
+    return (await fetch(`${node.url}/metrics`)).text();
+  }
 
   afterAll(async () => {
     for (const s of sdks) s.disconnect();
@@ -183,6 +197,7 @@ describe('mobile push through the standalone node', () => {
       key: created.body.key.key,
       secret: created.body.secret.secret,
       team,
+      ...(withApns ? { keyId } : {}),
       bundle,
       fcmAccount,
       fcmProject,
@@ -288,6 +303,7 @@ describe('mobile push through the standalone node', () => {
     expect(pub.pub.id).toBe(first);
     await outcomes.wait((o) => o.messageId === first && o.outcome === 'skipped');
     expect(outcomes.entries.find((o) => o.messageId === first)?.reason).toBe('online');
+    expect(await metricsText()).toMatch(/herald_push_skipped_total\{app="pusha",reason="online"\} [1-9]/);
     await client.close();
     // No event says "presence removed" on the server side: poll the registry (bounded).
     await waitFor(async () => !(await presence.isUserOnline(a.id, 'u2')), { message: 'u2 offline' });
@@ -307,8 +323,11 @@ describe('mobile push through the standalone node', () => {
     );
     expect(pub.pub.id).toBe(acked);
     await client.request({ cmd: 'ack', message: acked });
-    await outcomes.wait((o) => o.messageId === acked && o.outcome === 'skipped');
-    expect(outcomes.entries.find((o) => o.messageId === acked)?.reason).toBe('acked');
+    // The job was parked for its delay (the partition was not held), then skipped.
+    await outcomes.wait((o) => o.messageId === acked && o.outcome === 'parked');
+    const skipped = await outcomes.wait((o) => o.messageId === acked && o.outcome === 'skipped');
+    expect(skipped.reason).toBe('acked');
+    expect(await metricsText()).toMatch(/herald_push_skipped_total\{app="pusha",reason="acked"\} [1-9]/);
 
     // Connected but not acknowledging (an app in the background): pushed after the delay.
     const unseen = await publish(a, 'u3', { title: 'unseen', policy: 'unacked', delay_ms: 400 });
@@ -336,8 +355,8 @@ describe('mobile push through the standalone node', () => {
     await connected;
     const id = await publish(a, 'u3s', { title: 'sdk', policy: 'unacked', delay_ms: 400 });
     expect((await delivered.wait((p) => p.id === id)).channel).toBe('#u3s');
-    await outcomes.wait((o) => o.messageId === id && o.outcome === 'skipped');
-    expect(outcomes.entries.find((o) => o.messageId === id)?.reason).toBe('acked');
+    const skipped = await outcomes.wait((o) => o.messageId === id && o.outcome === 'skipped');
+    expect(skipped.reason).toBe('acked');
     expect(apns.requests.entries.filter((r) => r.token === t)).toEqual([]);
   });
 
@@ -376,6 +395,52 @@ describe('mobile push through the standalone node', () => {
     const refused = apns.requests.entries.find((r) => r.token === t && r.status === 429);
     expect(refused).toBeDefined();
     expect(ok.at - (refused?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+    const metrics = await metricsText();
+    expect(metrics).toMatch(/herald_push_retried_total\{app="pusha"\} [1-9]/);
+    expect(metrics).toMatch(
+      /herald_push_failed_total\{app="pusha",platform="apns",reason="rate_limited"\} [1-9]/,
+    );
+  });
+
+  it("parks a throttled app's job (Retry-After: 30, over the 2 s backoff cap) without delaying another app's push on the same partition", async () => {
+    // Two users of two apps whose jobs land on the same partition of the memory bus (16 partitions).
+    const slowUser = 'hol-a';
+    const partition = partitionOf(pushJobKey(a.id, slowUser), 16);
+    let fastUser = '';
+    for (let i = 0; i < 10_000 && fastUser === ''; i++)
+      if (partitionOf(pushJobKey(b.id, `hol-b${i}`), 16) === partition) fastUser = `hol-b${i}`;
+    expect(fastUser).not.toBe('');
+    const t = apnsToken();
+    const f = fcmToken();
+    apns.script(t, [{ status: 429, reason: 'TooManyRequests', retryAfter: '30' }]);
+    await register(a, slowUser, 'apns', t);
+    await register(b, fastUser, 'fcm', f);
+    const slow = await publish(a, slowUser, { title: 'throttled' });
+    // The retry is parked (not a record waiting in the partition) before app b publishes.
+    await outcomes.wait((o) => o.messageId === slow && o.outcome === 'parked');
+    const refused = apns.requests.entries.find((r) => r.token === t && r.status === 429);
+    expect(refused).toBeDefined();
+    const fast = await publish(b, fastUser, { title: 'not blocked' });
+    const viaFcm = await fcm.requests.wait((r) => r.token === f && r.status === 200);
+    expect(viaFcm.message).toMatchObject({ data: { herald_message_id: fast } });
+    // b's push went out while a's job waits for its Retry-After: a was not asked again.
+    expect(apns.requests.entries.filter((r) => r.token === t)).toHaveLength(1);
+    const parked = await pushState.listParked(a.id, 1000);
+    expect(parked.some((p) => p.dueAt >= (refused?.at ?? 0) + 30_000)).toBe(true);
+  });
+
+  it('honours the Retry-After of an FCM 429 (read past firebase-admin, which does not expose it)', async () => {
+    const f = fcmToken();
+    fcm.script(f, [{ status: 429, errorCode: 'QUOTA_EXCEEDED', retryAfter: '90' }]);
+    await register(a, 'fra', 'fcm', f);
+    const before = Date.now();
+    const id = await publish(a, 'fra', { title: 'quota' });
+    await outcomes.wait((o) => o.messageId === id && o.outcome === 'parked');
+    expect(fcm.requests.entries.filter((r) => r.token === f)).toEqual([
+      expect.objectContaining({ status: 429, errorCode: 'QUOTA_EXCEEDED' }),
+    ]);
+    const parked = await pushState.listParked(a.id, 1000);
+    expect(parked.some((p) => p.dueAt >= before + 90_000 && p.dueAt < Date.now() + 90_000 + 2000)).toBe(true);
   });
 
   it('retries 503, dead-letters the job after maxAttempts, and replays it through the admin API', async () => {
@@ -389,6 +454,11 @@ describe('mobile push through the standalone node', () => {
     const id = await publish(a, 'u6', { title: 'eventually' });
     await outcomes.wait((o) => o.messageId === id && o.outcome === 'dead_lettered', { timeoutMs: 15_000 });
     expect(apns.requests.entries.filter((r) => r.token === t && r.status === 503)).toHaveLength(3);
+    const metrics = await metricsText();
+    expect(metrics).toMatch(/herald_push_dead_lettered_total\{app="pusha"\} [1-9]/);
+    expect(metrics).toMatch(
+      /herald_push_failed_total\{app="pusha",platform="apns",reason="provider_error"\} [3-9]/,
+    );
     const listed = await http<{
       dead_letters: { id: string; message_id: string; reason: string; devices: string[] }[];
     }>(node.url, 'GET', `/v1/admin/apps/${a.id}/push/dead-letters`, ADMIN);
@@ -417,6 +487,65 @@ describe('mobile push through the standalone node', () => {
     const ok = await apns.requests.wait((r) => r.token === t && r.status === 200);
     expect(ok.payload?.['herald_message_id']).toBe(id);
   }, 30_000);
+
+  it('sends the per-platform overrides to APNs and FCM', async () => {
+    const t = apnsToken();
+    const f = fcmToken();
+    await register(a, 'ov1', 'apns', t);
+    await register(a, 'ov1', 'fcm', f);
+    const id = await publish(a, 'ov1', {
+      title: 'Common',
+      body: 'common body',
+      data: { room: '42' },
+      apns: {
+        title: 'Apple title',
+        subtitle: 'sub',
+        thread_id: 'room-42',
+        category: 'MESSAGE',
+        mutable_content: true,
+        sound: 'ping.caf',
+        badge: 7,
+        payload: { deep_link: 'app://room/42' },
+      },
+      fcm: {
+        title: 'Android title',
+        channel_id: 'chat',
+        icon: 'ic_chat',
+        color: '#3366ff',
+        click_action: 'OPEN_ROOM',
+        sound: 'ping',
+        data: { extra: 'yes' },
+      },
+    });
+    const viaApns = await apns.requests.wait((r) => r.token === t && r.status === 200);
+    expect(viaApns.payload).toMatchObject({
+      aps: {
+        alert: { title: 'Apple title', subtitle: 'sub', body: 'common body' },
+        'thread-id': 'room-42',
+        category: 'MESSAGE',
+        'mutable-content': 1,
+        sound: 'ping.caf',
+        badge: 7,
+      },
+      deep_link: 'app://room/42',
+      room: '42',
+      herald_message_id: id,
+    });
+    const viaFcm = await fcm.requests.wait((r) => r.token === f && r.status === 200);
+    expect(viaFcm.message).toMatchObject({
+      notification: { title: 'Android title', body: 'common body' },
+      data: { room: '42', extra: 'yes', herald_message_id: id },
+      android: {
+        notification: {
+          channel_id: 'chat',
+          icon: 'ic_chat',
+          color: '#3366ff',
+          click_action: 'OPEN_ROOM',
+          sound: 'ping',
+        },
+      },
+    });
+  });
 
   it('refuses an oversized push before publishing anything', async () => {
     const res = await http<{ error: { name: string } }>(
@@ -562,6 +691,16 @@ describe('mobile push through the standalone node', () => {
       expect(over.status).toBe(409);
       expect(over.body.error.name).toBe('limit_devices');
     });
+  });
+
+  it("reuses one APNs provider token for all of an app's pushes", async () => {
+    const ofA = apns.requests.entries.filter((r) => r.team === a.team);
+    // Every APNs push of app a in this suite so far, the retried and refused ones included.
+    expect(ofA.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(6);
+    expect(new Set(ofA.map((r) => r.providerToken))).toEqual(
+      new Set([apns.providerTokens.entries.find((p) => p.keyId === a.keyId)?.token]),
+    );
+    expect(apns.providerTokens.entries.filter((p) => p.keyId === a.keyId)).toHaveLength(1);
   });
 
   // Runs last: it drains the node.

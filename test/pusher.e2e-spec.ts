@@ -586,6 +586,46 @@ describe('Pusher protocol: refusals with Pusher codes', () => {
     const unknown = await fetch(`${node.url}/apps/nope/channels?${q2}&auth_signature=x`);
     expect(unknown.status).toBe(404);
   });
+
+  it('refuses a wrong auth_version with 401, even correctly signed', async () => {
+    const path = `/apps/${app.id}/channels`;
+    const now = Math.floor(Date.now() / 1000);
+    for (const version of ['2.0', '1', '']) {
+      const query = `auth_key=${app.key}&auth_timestamp=${now}&auth_version=${version}`;
+      const res = await fetch(
+        `${node.url}${path}?${query}&auth_signature=${hmacHex(app.secret, `GET\n${path}\n${query}`)}`,
+      );
+      expect(res.status).toBe(401);
+      expect(await res.text()).toMatch(/auth_version/);
+    }
+  });
+
+  it('refuses a pusher:signin with a bad signature: pusher:error 4009, then the connection closes with 4009', async () => {
+    const raw = RawPusher.open(`${wsBase}/app/${app.key}?protocol=7`);
+    const est = await raw.next('pusher:connection_established');
+    const socketId = (est.data as { socket_id: string }).socket_id;
+    const userData = JSON.stringify({ id: 'mallory' });
+    // Signed with the wrong secret; then the right secret over another socket id.
+    for (const auth of [
+      `${app.key}:${hmacHex('y'.repeat(48), `${socketId}::user::${userData}`)}`,
+      `${app.key}:${hmacHex(app.secret, `1.2::user::${userData}`)}`,
+    ]) {
+      const conn = RawPusher.open(`${wsBase}/app/${app.key}?protocol=7`);
+      await conn.next('pusher:connection_established');
+      conn.send('pusher:signin', { auth, user_data: userData });
+      const err = await conn.next('pusher:error');
+      expect((err.data as { code: number }).code).toBe(4009);
+      expect((await withTimeout(conn.closed, 5000, 'no close')).code).toBe(4009);
+      expect(conn.frames.some((f) => f.event === 'pusher:signin_success')).toBe(false);
+    }
+    // The same sign-in, correctly signed for this socket, succeeds (only the signature was at fault).
+    raw.send('pusher:signin', {
+      auth: `${app.key}:${hmacHex(app.secret, `${socketId}::user::${userData}`)}`,
+      user_data: userData,
+    });
+    await raw.next('pusher:signin_success');
+    raw.ws.close();
+  });
 });
 
 describe('Pusher protocol: channel prefixes over namespace options', () => {
@@ -667,23 +707,59 @@ describe('Pusher protocol: connection quota', () => {
   });
 });
 
-describe('Pusher protocol: liveness', () => {
+describe('Pusher protocol: liveness on Pusher activity semantics', () => {
   let node: TestNode;
+  const ACTIVITY_MS = 2000;
+  const PONG_MS = 1000;
 
   beforeAll(async () => {
-    // The pong timeout must be shorter than the ping interval, or each ping moves the deadline.
-    node = await startTestNode({ node: { ws: { pingIntervalSeconds: 2, pongTimeoutSeconds: 1 } } });
+    // The native ping cycle is faster than the Pusher activity timeout: Pusher connections must
+    // follow the latter only (ping after 2 s of silence, close 1 s after an unanswered ping).
+    node = await startTestNode({
+      node: {
+        ws: { pingIntervalSeconds: 1, pongTimeoutSeconds: 1 },
+        pusher: { activityTimeoutSeconds: ACTIVITY_MS / 1000, pongTimeoutSeconds: PONG_MS / 1000 },
+      },
+    });
   });
 
   afterAll(async () => {
     await node.close();
   });
 
-  it('pings and closes with 4201 when no pong comes back', async () => {
-    const raw = RawPusher.open(`${node.url.replace(/^http/, 'ws')}/app/${node.apps.alpha.key}?protocol=7`);
+  const url = () => `${node.url.replace(/^http/, 'ws')}/app/${node.apps.alpha.key}?protocol=7`;
+
+  it('answers a client ping with pong', async () => {
+    const raw = RawPusher.open(url());
     await raw.next('pusher:connection_established');
-    await raw.next('pusher:ping');
-    const closed = await withTimeout(raw.closed, 10_000, 'no close');
+    raw.send('pusher:ping', {});
+    await raw.next('pusher:pong');
+    raw.ws.close();
+  });
+
+  it('pings after activity_timeout of silence, a pong keeps it open, no pong closes with 4201', async () => {
+    const raw = RawPusher.open(url());
+    const est = await raw.next('pusher:connection_established');
+    expect((est.data as { activity_timeout: number }).activity_timeout).toBe(ACTIVITY_MS / 1000);
+    const t0 = Date.now();
+    await withTimeout(raw.next('pusher:ping'), 3 * ACTIVITY_MS, 'first ping');
+    // Not before activity_timeout (the native 1 s ping cycle would have pinged at about 1 s).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(ACTIVITY_MS - 100);
+    raw.send('pusher:pong', {});
+    const t1 = Date.now();
+    await withTimeout(raw.next('pusher:ping'), 3 * ACTIVITY_MS, 'second ping');
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(ACTIVITY_MS - 100);
+    // The pong kept the connection: nothing but pings so far, no error, no close.
+    expect(raw.frames.map((f) => f.event)).toEqual([
+      'pusher:connection_established',
+      'pusher:ping',
+      'pusher:ping',
+    ]);
+    // No answer to the second ping: closed with 4201 after the pong timeout.
+    const t2 = Date.now();
+    const closed = await withTimeout(raw.closed, 3 * (PONG_MS + 1000), 'no close');
     expect(closed.code).toBe(4201);
-  }, 15_000);
+    expect(Date.now() - t2).toBeGreaterThanOrEqual(PONG_MS - 100);
+    expect(raw.frames.at(-1)).toMatchObject({ event: 'pusher:error', data: { code: 4201 } });
+  }, 20_000);
 });

@@ -14,16 +14,16 @@
  * of the Kafka group until its session times out (30 s), so the replacement may take that long
  * to receive the partitions the dead one held: the waits below allow for it.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPostgresDatabase } from '@herald/control/testing';
 import {
   ManagedProcess,
+  WebhookReceiver as Receiver,
+  adminOk,
   describeWithServices,
   progress,
   signHs256,
@@ -48,119 +48,9 @@ const WEBHOOKS = {
 };
 const EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'];
 
-/** Independent Standard Webhooks verifier (no code shared with libs/webhooks). */
-function verify(secret: string, h: IncomingHttpHeaders, body: string): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const mac = createHmac('sha256', key)
-    .update(`${String(h['webhook-id'])}.${String(h['webhook-timestamp'])}.${body}`)
-    .digest();
-  return String(h['webhook-signature'])
-    .split(' ')
-    .some((p) => {
-      const got = Buffer.from(p.split(',')[1] ?? '', 'base64');
-      return p.startsWith('v1,') && got.length === mac.length && timingSafeEqual(got, mac);
-    });
-}
-
-interface Ev {
-  id: string;
-  name: string;
-  channel?: string;
-  user_id?: string;
-  data?: unknown;
-}
-
-interface Received {
-  id: string;
-  events: Ev[];
-  valid: boolean;
-}
-
-/** A real HTTP receiver that de-duplicates by webhook-id; `down` closes it (connection refused). */
-class Receiver {
-  server?: Server;
-  port = 0;
-  secret = '';
-  mode: 'ok' | 'hold' | 'e410' = 'ok';
-  readonly all: Received[] = [];
-  readonly unique: Received[] = [];
-  readonly held: ServerResponse[] = [];
-  private readonly seen = new Set<string>();
-  private waiters: (() => void)[] = [];
-
-  async start(port = 0): Promise<void> {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const r: Received = {
-          id: String(req.headers['webhook-id']),
-          events: (JSON.parse(body) as { events: Ev[] }).events,
-          valid: verify(this.secret, req.headers, body),
-        };
-        this.all.push(r);
-        if (this.mode === 'e410') res.writeHead(410).end();
-        else {
-          if (!this.seen.has(r.id)) {
-            this.seen.add(r.id);
-            this.unique.push(r);
-          }
-          if (this.mode === 'hold') this.held.push(res);
-          else res.writeHead(200).end();
-        }
-        this.waiters.splice(0).forEach((w) => w());
-      });
-    });
-    await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    if (!server?.listening) return;
-    server.closeAllConnections();
-    await new Promise<void>((ok) => server.close(() => ok()));
-  }
-
-  url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  events(): Ev[] {
-    return this.unique.flatMap((r) => r.events);
-  }
-
-  /** Resolves when `pred` holds (checked on every request), or rejects after `timeoutMs`. */
-  async until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pred()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`receiver: no ${what} within ${timeoutMs} ms`);
-      await new Promise<void>((ok) => {
-        const t = setTimeout(ok, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          ok();
-        });
-      });
-    }
-  }
-}
-
-async function admin<T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
+/** Admin API call (libs/testing adminOk): throws on a non-2xx answer. */
+const admin = <T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> =>
+  adminOk<T>(node.url, ADMIN_TOKEN, method, path, body);
 
 describeWithServices(
   ['kafka', 'redis', 'postgres'],
@@ -295,8 +185,8 @@ describeWithServices(
       const wait = (r: Receiver, channel: string, expected: string[], ms = 45_000) =>
         r.until(
           () => names(r, channel).length >= expected.length,
-          ms,
           `${expected.join(', ')} on ${channel}`,
+          ms,
         );
 
       // --- first and last subscriber across two gateways --------------------------------------
@@ -352,7 +242,7 @@ describeWithServices(
       await writer.request({ cmd: 'subscribe', channel: stream });
       for (let i = 0; i < 10; i++)
         await writer.request({ cmd: 'publish', channel: stream, data: { seq: i } });
-      await ra.until(() => ra.held.length >= 1, 30_000, 'a delivery to hold');
+      await ra.until(() => ra.held.length >= 1, 'a delivery to hold', 30_000);
       const cut = ra.all[ra.all.length - 1].id;
       await d1.proc.kill('SIGKILL');
       progress(`killed ${d1.proc.name} with a delivery (${cut}) in flight`);
@@ -378,7 +268,7 @@ describeWithServices(
           .events()
           .filter((e) => e.channel === stream && e.name === 'client_event')
           .map((e) => (e.data as { seq: number }).seq);
-      await ra.until(() => seqs().length >= 20, 60_000, '20 client events on the stream');
+      await ra.until(() => seqs().length >= 20, '20 client events on the stream', 60_000);
       expect(seqs()).toEqual([...Array(20).keys()]);
       // The cut batch was resent under the same webhook-id, and no event came under two ids.
       expect(ra.all.filter((r) => r.id === cut).length).toBeGreaterThanOrEqual(2);
@@ -395,8 +285,8 @@ describeWithServices(
       await b1.request({ cmd: 'publish', channel: room, data: { n: 'gone' } });
       await rb.until(
         () => rb.all.some((r) => r.events.some((e) => e.name === 'client_event')),
+        'an attempt answered 410',
         30_000,
-        '410',
       );
       await waitFor(
         async () =>
@@ -420,8 +310,8 @@ describeWithServices(
       expect(replayed.replayed).toBeGreaterThanOrEqual(1);
       await rb.until(
         () => rb.events().some((e) => e.name === 'client_event' && (e.data as { n?: string }).n === 'gone'),
-        30_000,
         'the replayed event',
+        30_000,
       );
       expect(ra.events().some((e) => (e.data as { n?: string } | undefined)?.n === 'gone')).toBe(false);
       progress('410 disabled the endpoint; dead letter listed and replayed through the api');
@@ -441,8 +331,8 @@ describeWithServices(
           .map((e) => (e.data as { seq: number }).seq);
       await ra.until(
         () => channels.every((c) => perChannel(c).length >= 10),
-        60_000,
         '30 client events with two dispatchers',
+        60_000,
       );
       for (const [k, c] of channels.entries())
         expect(perChannel(c)).toEqual(Array.from({ length: 10 }, (_, i) => i * 3 + k));

@@ -5,54 +5,30 @@
  * own webhook check (`pusher.webhook({headers, rawBody}).isValid()`), and rotated Standard Webhooks
  * deliveries with an independent verifier, once per secret.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Pusher from 'pusher';
 import { nodeConfigSchema } from '@herald/config';
-import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/core';
+import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/presence';
 import { startNode, type RunningNode } from '@herald/runtime';
-import { signHs256, TestClient } from '@herald/testing';
+import {
+  adminRequest,
+  signHs256,
+  TestClient,
+  verifyStandardWebhook as verifyWith,
+  WebhookReceiver,
+  type ReceivedRequest,
+} from '@herald/testing';
 import { pusherHeaders } from '@herald/webhooks';
 import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
 
 const ADMIN = `adm_${randomBytes(24).toString('base64url')}`;
 
-/** Independent Standard Webhooks check with one secret (no code shared with libs/webhooks). */
-function verifyWith(secret: string, h: IncomingHttpHeaders, body: string): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const mac = createHmac('sha256', key)
-    .update(`${String(h['webhook-id'])}.${String(h['webhook-timestamp'])}.${body}`)
-    .digest();
-  return String(h['webhook-signature'])
-    .split(' ')
-    .some((p) => {
-      const got = Buffer.from(p.split(',')[1] ?? '', 'base64');
-      return p.startsWith('v1,') && got.length === mac.length && timingSafeEqual(got, mac);
-    });
-}
-
-async function call<T>(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
-}
-
-interface Delivery {
-  path: string;
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-}
+/** Admin API call (libs/testing): answers `{status, body}`. */
+const call = <T>(base: string, method: string, path: string, body?: unknown) =>
+  adminRequest<T>(base, ADMIN, method, path, body);
 
 const PUSHER_EVENTS = [
   'channel_occupied',
@@ -65,29 +41,15 @@ const PUSHER_EVENTS = [
 describe('webhooks: Pusher format and endpoint options', () => {
   let dir: string;
   let node: RunningNode;
-  let receiver: Server;
+  /** Records every POST (path, headers, raw body) and answers 200. */
+  const receiver = new WebhookReceiver();
   let base: string;
-  const got: Delivery[] = [];
-  let waiters: (() => void)[] = [];
-  const until = async (pred: () => boolean) => {
-    while (!pred()) await new Promise<void>((ok) => waiters.push(ok));
-  };
+  const got = receiver.all;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'herald-e2e-webhooks-pusher-'));
-    receiver = createServer((req, res) => {
-      let rawBody = '';
-      req.on('data', (c: Buffer) => (rawBody += c.toString()));
-      req.on('end', () => {
-        got.push({ path: req.url ?? '', headers: req.headers, rawBody });
-        res.writeHead(200).end();
-        const w = waiters;
-        waiters = [];
-        w.forEach((f) => f());
-      });
-    });
-    await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
-    base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    await receiver.start();
+    base = receiver.url('');
     node = await startNode({
       role: 'standalone',
       module: (c) => StandaloneModule.forRoot(c),
@@ -106,8 +68,7 @@ describe('webhooks: Pusher format and endpoint options', () => {
 
   afterAll(async () => {
     await node?.close();
-    receiver.closeAllConnections();
-    await new Promise<void>((ok) => receiver.close(() => ok()));
+    await receiver.down();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -175,7 +136,10 @@ describe('webhooks: Pusher format and endpoint options', () => {
     const pusher = new Pusher({ appId: app, key: a.key, secret: a.secret, host: '127.0.0.1' });
     const events = () =>
       mine().flatMap((d) => pusher.webhook({ headers: d.headers, rawBody: d.rawBody }).getEvents());
-    await until(() => events().some((e) => e.name === 'channel_vacated'));
+    await receiver.until(
+      () => events().some((e) => e.name === 'channel_vacated'),
+      'channel_vacated in Pusher format',
+    );
     for (const d of mine()) {
       expect(d.headers['x-pusher-key']).toBe(a.key);
       expect(pusher.webhook({ headers: d.headers, rawBody: d.rawBody }).isValid()).toBe(true);
@@ -190,7 +154,7 @@ describe('webhooks: Pusher format and endpoint options', () => {
       {
         name: 'client_event',
         channel: 'presence-chat:room',
-        event: '',
+        event: 'message', // a native publication, named as Pusher clients see it (pusher-format.ts)
         data: '{"hello":1}',
         socket_id: expect.any(String) as string,
         user_id: 'u1',
@@ -236,8 +200,8 @@ describe('webhooks: Pusher format and endpoint options', () => {
     const client = await connect(app, a, 'u2');
     await client.request({ cmd: 'subscribe', channel: 'other:r1' });
     const mine = () => got.filter((d) => d.path === `/s/${app}`);
-    await until(() => mine().length > 0);
-    const both: Delivery | undefined = mine()[0];
+    await receiver.until(() => mine().length > 0, 'a delivery signed during the rotation');
+    const both: ReceivedRequest | undefined = mine()[0];
     expect(String(both.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(both).toBeDefined();
     expect(verifyWith(newSecret, both!.headers, both!.rawBody)).toBe(true);

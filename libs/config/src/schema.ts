@@ -557,8 +557,9 @@ const nodeConfigObject = z.strictObject({
         .max(24 * 30)
         .default(72)
         .describe(
-          'An undelivered batch is retried for this long after its first attempt, then moved to the ' +
-            'dead-letter store (listed and replayable through the admin API).',
+          'An undelivered batch is retried for this long after its first event was queued, then moved to the ' +
+            'dead-letter store (at most 10 000 events per app, oldest dropped first; listed and replayable ' +
+            'through the admin API).',
         ),
       requestTimeoutMilliseconds: int()
         .positive()
@@ -592,11 +593,20 @@ const nodeConfigObject = z.strictObject({
           'Deliveries in flight at once on this node over all endpoints; each endpoint has at most one, ' +
             'so a slow endpoint holds one slot and never delays another.',
         ),
+      maxConcurrentDeliveriesPerApp: int()
+        .positive()
+        .max(10_000)
+        .default(8)
+        .describe(
+          'Of `maxConcurrentDeliveries`, at most this many for the endpoints of one app on this node, ' +
+            'so slow endpoints of one app never take every slot; when slots are scarce, due endpoints ' +
+            'are taken round-robin across apps.',
+        ),
       maxQueuedPerEndpoint: int()
         .positive()
         .default(10_000)
         .describe(
-          'Events queued per endpoint; beyond it new events go straight to the dead-letter store, so a dead endpoint cannot grow memory without bound.',
+          'Events queued per endpoint (besides the batch being sent); beyond it new events go straight to the dead-letter store (reason `overflow`), so a dead endpoint cannot grow memory without bound.',
         ),
       store: z
         .enum(['auto', 'memory', 'sql'])
@@ -676,6 +686,20 @@ const nodeConfigObject = z.strictObject({
         .describe(
           'How long the last event of a `cache-` channel is kept when its namespace keeps no history of its own.',
         ),
+      pongTimeoutSeconds: int()
+        .positive()
+        .max(600)
+        .default(30)
+        .describe(
+          "A Pusher connection that sends nothing within this long of the server's `pusher:ping` is closed with 4201.",
+        ),
+      webhookCoalesceMilliseconds: int()
+        .min(0)
+        .max(60_000)
+        .default(3000)
+        .describe(
+          'Pusher-format `subscription_count` and `cache_miss` webhooks: at most one per channel per this window and node (docs/pusher.md).',
+        ),
     })
     .prefault({})
     .describe('Pusher Channels protocol compatibility (docs/pusher.md).'),
@@ -712,8 +736,8 @@ const nodeConfigObject = z.strictObject({
         .max(20_000)
         .default(15_000)
         .describe(
-          'Largest retry delay, also the cap of a provider Retry-After. At most 20 s: a waiting job holds its ' +
-            'partition, which must stay within the Kafka session timeout.',
+          'Largest backoff delay of a retry. A provider Retry-After is honoured beyond it, up to 1 h (then the ' +
+            'job is dead-lettered); waiting jobs are parked in the state store, not held in their partition.',
         ),
       requestTimeoutMilliseconds: int()
         .positive()

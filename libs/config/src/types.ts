@@ -240,6 +240,8 @@ export interface WebhooksConfig {
   backoffMaxMilliseconds: number;
   /** Deliveries in flight at once on this node, over all endpoints. */
   maxConcurrentDeliveries: number;
+  /** Of those, at most this many for one app's endpoints (fairness: one app never takes every slot). */
+  maxConcurrentDeliveriesPerApp: number;
   /** Events queued per endpoint; beyond it new events are dead-lettered (bounded memory). */
   maxQueuedPerEndpoint: number;
   /** Delivery queue and dead letters: `memory`, `sql` (control database), `auto` (sql on postgres). */
@@ -275,4 +277,8 @@ export interface PusherConfig {
   authTimestampSkewSeconds: number;
   /** History TTL of `cache-` channels whose namespace keeps none. */
   cacheTtlSeconds: number;
+  /** Wait for any message after the server's `pusher:ping` before closing with 4201 (seconds). */
+  pongTimeoutSeconds: number;
+  /** Window coalescing `subscription_count` and `cache_miss` webhooks per channel (ms). */
+  webhookCoalesceMilliseconds: number;
 }

@@ -2,10 +2,15 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type AppConfig, type NodeConfig } from '@herald/config';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
-import { PRESENCE_REGISTRY, type ExpiredMember, type PresenceRegistry } from '@herald/presence';
+import {
+  LIFECYCLE_EVENTS,
+  PRESENCE_REGISTRY,
+  type ExpiredMember,
+  type PresenceRegistry,
+  type LifecycleEvents,
+} from '@herald/presence';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import { TicketService, TokenVerifier } from '@herald/auth';
-import { LIFECYCLE_EVENTS, type LifecycleEvents } from './lifecycle-events.js';
 import { PUSH_STATE_STORE, type PushStateStore } from '@herald/push';
 import {
   DisconnectCode,

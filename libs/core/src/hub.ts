@@ -208,7 +208,8 @@ export class Hub implements OnModuleInit, OnModuleDestroy {
     const acceptedAt = header.k === 'pub' ? header.t : undefined;
     if (acceptedAt !== undefined)
       queueMicrotask(() => fanoutLatency.observe((Date.now() - acceptedAt) / 1000));
-    this.usage?.delivered(header.a, stream.size);
+    // Usage counts publications reaching subscribers (usage.ts); join/leave pushes are not messages.
+    if (header.k === 'pub') this.usage?.delivered(header.a, stream.size);
     if (header.k === 'pub' && header.o !== undefined && header.e !== undefined) {
       const pos = { channel: header.c, offset: header.o, epoch: header.e };
       const frame = new OutFrame(frameJson, pos);

@@ -12,4 +12,3 @@ export * from './server-api.service.js';
 export * from './supervisor.js';
 export * from './core.module.js';
 export * from './core-stats.js';
-export * from './lifecycle-events.js';

@@ -1,5 +1,5 @@
 import type { AppConfig, NamespaceOptions } from '@herald/config';
-import type { ClientInfo, DisconnectDef, StreamPosition } from '@herald/protocol';
+import type { ClientInfo, DisconnectDef, ReconnectAdvice, StreamPosition } from '@herald/protocol';
 import type { OutFrame } from './out-frame.js';
 import { transportStats } from './core-stats.js';
 
@@ -16,8 +16,12 @@ export interface Transport {
    * transport has then already begun closing the connection with the "slow" code.
    */
   send(frame: OutFrame): boolean;
-  /** Flushes what is queued, then closes with the code (a `disconnect` push where the wire needs it). */
-  close(def: DisconnectDef, reason?: string): void;
+  /**
+   * Flushes what is queued, then closes with the code (a `disconnect` push where the wire needs it).
+   * With `advice`, the `disconnect` push carries it on every transport (on WebSocket the push then
+   * precedes the close frame, which has no room for it); transports may ignore it (Pusher).
+   */
+  close(def: DisconnectDef, reason?: string, advice?: ReconnectAdvice): void;
 }
 
 export interface SubscriptionState {

@@ -8,12 +8,24 @@ import {
 } from '@nestjs/common';
 import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
-import { DisconnectCode, encodeFrame } from '@herald/protocol';
+import { DisconnectCode, encodeFrame, type ReconnectAdvice } from '@herald/protocol';
 import { ClientService } from './client.service.js';
 import { Hub } from './hub.js';
 import { OutFrame } from './out-frame.js';
 
 const PING = new OutFrame(encodeFrame({ push: 'ping' }));
+
+/**
+ * The least a drained client waits before reconnecting (sent as `advice.delay_ms` with 3001). The
+ * node went unready before the drain began; this gives the load balancer time to stop routing
+ * here, so the client's reconnect (to its usual URL) reaches another node instead of this one,
+ * which would refuse it with 3001 again. Clients add their own jitter on top.
+ */
+export const SHUTDOWN_RECONNECT_DELAY_MS = 1000;
+/** The advice sent with 3001, on drain closes and on connections a draining node turns away. */
+export const SHUTDOWN_ADVICE: Readonly<ReconnectAdvice> = Object.freeze({
+  delay_ms: SHUTDOWN_RECONNECT_DELAY_MS,
+});
 
 /**
  * Node-wide timers for every local session, instead of timers per session (an idle connection
@@ -116,7 +128,7 @@ export class SessionSupervisor implements OnModuleInit, OnModuleDestroy, OnAppli
       const due = start + i * step;
       const wait = due - Date.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      sessions[i].transport.close(DisconnectCode.SHUTDOWN);
+      sessions[i].transport.close(DisconnectCode.SHUTDOWN, undefined, SHUTDOWN_ADVICE);
     }
   }
 

@@ -9,3 +9,4 @@ export * from './occupancy-counter.js';
 export * from './leased-occupancy-counter.js';
 export * from './memory/memory.occupancy-counter.js';
 export * from './redis/redis.occupancy-counter.js';
+export * from './lifecycle-events.js';

@@ -258,6 +258,17 @@ export interface DisconnectPush {
   reconnect: boolean;
   /** The error that caused it, when a request failed before the session existed (e.g. a bad token). */
   error?: ErrorBody;
+  /** How to come back, when the server has advice beyond the code (docs/protocol.md §5 disconnect). */
+  advice?: ReconnectAdvice;
+}
+/**
+ * Reconnect advice on a `disconnect` push (optional; clients that do not know it ignore it). A
+ * draining node sends it so that its clients come back through the load balancer after it has
+ * stopped routing here, instead of at once to the node that is going away.
+ */
+export interface ReconnectAdvice {
+  /** Wait at least this long (ms) before reconnecting; add the usual jitter on top. */
+  delay_ms: number;
 }
 export interface PingPush {
   push: 'ping';

@@ -19,9 +19,12 @@ describe('pushBackoff', () => {
     expect(draws.filter((d) => d >= 2000).length).toBeGreaterThan(700);
   });
 
-  it('never retries sooner than Retry-After, and never later than the cap', () => {
+  it('never retries sooner than Retry-After, even one longer than the cap', () => {
     expect(pushBackoff(1, { ...opts, retryAfterMs: 3000, random: () => 0 })).toBe(3000);
-    expect(pushBackoff(1, { ...opts, retryAfterMs: 60_000, random: () => 0 })).toBe(15_000);
+    expect(pushBackoff(1, { ...opts, retryAfterMs: 60_000, random: () => 0 })).toBe(60_000);
+    expect(pushBackoff(1, { ...opts, retryAfterMs: 1_800_000, random: () => 0.999 })).toBe(1_800_000);
+    // Without Retry-After the cap still bounds the jittered delay.
+    expect(pushBackoff(30, { ...opts, retryAfterMs: 10, random: () => 0.999 })).toBe(14_985);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Retry delay of a failed push: full jitter (uniform below min(cap, initial x 2^(attempt-1))), but
- * never sooner than the provider's Retry-After, and never more than the cap: a waiting job holds its
- * partition (docs/push.md), so the cap bounds how long one user's retry delays the others.
+ * never sooner than the provider's Retry-After, which is not capped: a waiting job is parked, not
+ * held in its partition (docs/push.md). The dispatcher dead-letters a job whose Retry-After is over
+ * MAX_RETRY_AFTER_MS instead of calling this.
  */
 export function pushBackoff(
   attempt: number,
@@ -9,7 +10,7 @@ export function pushBackoff(
 ): number {
   const ceiling = Math.min(opts.maxMs, opts.initialMs * 2 ** Math.min(Math.max(attempt, 1) - 1, 30));
   const jittered = Math.floor((opts.random ?? Math.random)() * ceiling);
-  return Math.min(opts.maxMs, Math.max(jittered, opts.retryAfterMs ?? 0));
+  return Math.max(Math.min(opts.maxMs, jittered), opts.retryAfterMs ?? 0);
 }
 
 /**

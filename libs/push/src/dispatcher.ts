@@ -26,8 +26,21 @@ import type { PushFailureReason, PushSender, SendOutcome } from './senders/push-
 
 export const PUSH_CONSUMER_GROUP = 'herald.push';
 
-/** Longest a handler waits for a job's time (the config caps delays at this too): see docs/push.md. */
-export const MAX_JOB_WAIT_MS = 20_000;
+/**
+ * Longest Retry-After honoured (1 h): a provider asking for more gets the job dead-lettered with the
+ * failure's reason (replay it later through the admin API). See docs/push.md.
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** How often the scheduler looks for due parked jobs (ms). */
+export const SCHEDULER_INTERVAL_MS = 250;
+
+/** Parked jobs moved back onto the Bus per claim (a tick claims again while batches come back full). */
+const SCHEDULER_BATCH = 100;
+/** Claims per scheduler tick at most (bounded loop). */
+const SCHEDULER_ROUNDS = 10;
+/** A claimed parked job is handed out again after this long if its claimer died before republishing it. */
+const PARK_LEASE_MS = 30_000;
 
 export interface PushDispatcherDeps {
   bus: Bus;
@@ -39,10 +52,11 @@ export interface PushDispatcherDeps {
   config: PushConfig;
   metrics: PushMetrics;
   usage?: UsageMeter;
+  /** The dispatcher's clock (due times, Retry-After, lag); injectable for tests. */
   now?: () => number;
   random?: () => number;
-  /** Resolves after `ms`, or rejects when `signal` aborts (the dispatcher stops). */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Scheduler period (default SCHEDULER_INTERVAL_MS); 0 turns the timer off (tests call `releaseDue`). */
+  schedulerIntervalMs?: number;
 }
 
 export interface PushOutcomeReport {
@@ -51,71 +65,72 @@ export interface PushOutcomeReport {
   messageId: string;
   /** `platform:token`, absent for job-level outcomes (skipped, dead-lettered). */
   device?: string;
-  outcome: 'sent' | 'duplicate' | 'pruned' | 'retry' | 'failed' | 'skipped' | 'dead_lettered';
+  /** `parked`: the job waits in the state store for its time (an `unacked` delay, a retry's backoff). */
+  outcome: 'sent' | 'duplicate' | 'pruned' | 'retry' | 'failed' | 'skipped' | 'dead_lettered' | 'parked';
   reason?: string;
-}
-
-class Stopped extends Error {}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Stopped('stopped'));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Stopped('stopped'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
  * The push dispatcher: consumes `herald.push` as the `herald.push` consumer group (one member per
  * partition at most, so one user's jobs are handled in order by one dispatcher), and for each job:
  *
- * 1. waits for its time (a retry's `notBefore`, an `unacked` job's delay), at most MAX_JOB_WAIT_MS;
+ * 1. parks it in the PushStateStore if its time has not come (an `unacked` job's delay): the handler
+ *    never waits for a future time, so one user's or app's waiting job never holds the partition;
  * 2. applies the policy at send time: `offline` asks the PresenceRegistry whether the user is
  *    online, `unacked` whether a live connection acknowledged the message; `always` sends;
  * 3. sends to each of the user's devices through the app's own long-lived APNs / FCM client, once
  *    per (message, device) (PushStateStore claims and send records);
- * 4. deletes tokens the provider reports dead, re-enqueues temporary failures with backoff that
- *    honours Retry-After (a new record, so the partition is not blocked by the whole schedule), and
- *    dead-letters the job after `maxAttempts` or on a permanent failure.
+ * 4. deletes tokens the provider reports dead, parks temporary failures for a retry with backoff
+ *    that honours Retry-After (up to MAX_RETRY_AFTER_MS), and dead-letters the job after
+ *    `maxAttempts` or on a permanent failure.
+ *
+ * The scheduler (every replica runs one) claims due parked jobs atomically in the state store and
+ * publishes them back onto `herald.push` marked `due`; each is claimed by one replica, and a replica
+ * that dies between claim and publish leaves it to be claimed again after PARK_LEASE_MS.
  *
  * The record is committed when the handler resolves (at-least-once); a killed dispatcher's jobs are
- * handled again by the next member, and the send records keep that from pushing twice.
+ * handled again by the next member, and the send records keep that from pushing twice. A handler
+ * waits only for the provider requests, each bounded by `requestTimeoutMilliseconds`.
  */
 export class PushDispatcher {
   private readonly log = new Logger('PushDispatcher');
   private subscription?: BusSubscription;
-  private readonly abort = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<unknown>;
+  private stopped = false;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Called with every outcome, after its metrics and events are recorded (tests, diagnostics). */
   readonly listeners = new Set<(o: PushOutcomeReport) => void>();
 
   constructor(private readonly d: PushDispatcherDeps) {
     this.now = d.now ?? Date.now;
     this.random = d.random ?? Math.random;
-    this.sleep = d.sleep ?? abortableSleep;
   }
 
   async start(): Promise<void> {
     this.subscription = await this.d.bus.subscribe(Topics.PUSH, { group: PUSH_CONSUMER_GROUP }, (r) =>
       this.onRecord(r),
     );
+    const every = this.d.schedulerIntervalMs ?? SCHEDULER_INTERVAL_MS;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        if (this.ticking || this.stopped) return;
+        this.ticking = this.releaseDue()
+          .catch((err: unknown) =>
+            this.log.error({ msg: 'push scheduler failed; retrying next tick', err: String(err) }),
+          )
+          .finally(() => (this.ticking = undefined));
+      }, every);
+      this.timer.unref();
+    }
   }
 
-  /**
-   * Stops consuming. A handler waiting for a job's time is interrupted and its record is left
-   * uncommitted (handed to the next member); sends in flight finish first.
-   */
+  /** Stops the scheduler and consuming; sends in flight finish first. Parked jobs stay parked. */
   async stop(): Promise<void> {
-    this.abort.abort();
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
     await this.subscription?.close();
     await Promise.all([this.d.senders.apns.close(), this.d.senders.fcm.close()]);
   }
@@ -134,7 +149,6 @@ export class PushDispatcher {
     try {
       await this.handle(job);
     } catch (err) {
-      if (err instanceof Stopped) throw err;
       // Store or bus failure: rethrow so the record is not committed and is handled again.
       this.log.error({ msg: 'push job failed; it will be retried', app: job.app, err: String(err) });
       throw err;
@@ -144,12 +158,15 @@ export class PushDispatcher {
   /** Handles one job (the Bus handler; also called directly by tests). */
   async handle(job: PushJob): Promise<void> {
     const { state, config, metrics } = this.d;
-    const wakeAt = Math.max(
-      job.notBefore ?? 0,
-      job.policy === 'unacked' && !job.replay ? job.at + (job.delayMs ?? config.unackedDelayMilliseconds) : 0,
-    );
-    const wait = Math.min(wakeAt - this.now(), MAX_JOB_WAIT_MS);
-    if (wait > 0) await this.sleep(wait, this.abort.signal);
+    const wakeAt = job.due
+      ? 0
+      : Math.max(
+          job.notBefore ?? 0,
+          job.policy === 'unacked' && !job.replay
+            ? job.at + (job.delayMs ?? config.unackedDelayMilliseconds)
+            : 0,
+        );
+    if (wakeAt > this.now()) return this.park(job, wakeAt);
     if (job.attempt === 0) metrics.lag.set({ app: job.app }, Math.max(0, this.now() - job.at));
 
     if (!job.replay) {
@@ -194,6 +211,15 @@ export class PushDispatcher {
       0,
       ...retry.map((x) => (x.outcome?.kind === 'retry' ? (x.outcome.retryAfterMs ?? 0) : 0)),
     );
+    if (retryAfterMs > MAX_RETRY_AFTER_MS && last) {
+      await this.deadLetter(
+        job,
+        keys,
+        last.reason,
+        `${last.detail}; Retry-After ${Math.ceil(retryAfterMs / 1000)} s is over the ${MAX_RETRY_AFTER_MS / 1000} s maximum`,
+      );
+      return;
+    }
     const delay = onlyBusy
       ? config.backoffMaxMilliseconds
       : pushBackoff(attempt, {
@@ -202,9 +228,48 @@ export class PushDispatcher {
           retryAfterMs,
           random: this.random,
         });
-    const next: PushJob = { ...job, attempt, notBefore: this.now() + delay, devices: keys };
-    await this.d.bus.publish(Topics.PUSH, pushJobKey(job.app, job.user), encodePushJob(next));
+    const { due: _due, ...rest } = job;
+    const next: PushJob = { ...rest, attempt, notBefore: this.now() + delay, devices: keys };
+    await this.park(next, next.notBefore as number);
     metrics.retried.inc({ app: job.app });
+  }
+
+  /**
+   * Parks a job until `dueAt`. Its id is derived from (message, attempt, due time, devices), so a
+   * redelivered record parks the same entry once.
+   */
+  private async park(job: PushJob, dueAt: number): Promise<void> {
+    const id = createHash('sha256')
+      .update(`${job.id}\u0000${job.attempt}\u0000${dueAt}\u0000${(job.devices ?? []).join(',')}`)
+      .digest('base64url')
+      .slice(0, 22);
+    await this.d.state.park(job.app, id, dueAt, encodePushJob(job).toString('utf8'));
+    this.report(job, undefined, 'parked');
+  }
+
+  /**
+   * One scheduler pass: claims due parked jobs (atomically: each by one replica) and publishes them
+   * back onto `herald.push`, marked `due`. Returns how many were moved. Called by the timer; tests
+   * call it directly after moving their clock.
+   */
+  async releaseDue(): Promise<number> {
+    const { state, bus } = this.d;
+    let moved = 0;
+    for (let round = 0; round < SCHEDULER_ROUNDS; round++) {
+      const claimed = await state.claimDue(this.now(), SCHEDULER_BATCH, PARK_LEASE_MS);
+      for (const c of claimed) {
+        const job = decodePushJob(Buffer.from(c.job, 'utf8'));
+        if (job && job.app === c.appId) {
+          await bus.publish(Topics.PUSH, pushJobKey(job.app, job.user), encodePushJob({ ...job, due: true }));
+          moved++;
+        } else {
+          this.log.warn({ msg: 'undecodable parked push job dropped', app: c.appId });
+        }
+        await state.unpark(c.appId, c.id, c.lease);
+      }
+      if (claimed.length < SCHEDULER_BATCH) break;
+    }
+    return moved;
   }
 
   private async sendOne(

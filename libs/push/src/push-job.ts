@@ -72,6 +72,11 @@ export interface PushJob {
   attempt: number;
   /** Retries: not before this time (epoch ms). */
   notBefore?: number;
+  /**
+   * Set on a job the scheduler moved back onto the Bus from the parked jobs: its time has come, so
+   * it is handled now and never parked again (whatever the handling dispatcher's clock says).
+   */
+  due?: boolean;
   /** Retries: only these devices (`platform:token`); absent means every device of the user. */
   devices?: string[];
   /** A replayed dead letter: the policy is ignored and the push is sent (the operator asked). */

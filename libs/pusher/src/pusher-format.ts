@@ -5,11 +5,11 @@ import { pusherNameOf, toPusherEvent } from './channels.js';
 /**
  * A native frame as the Pusher protocol sees it, computed once per frame (OutFrame.as) and shared
  * by every Pusher connection, like the native WebSocket bytes are:
- * - `send`: write `frame` as is (channel events, pings);
+ * - `send`: write `frame` as is (channel events);
  * - `member`: a presence join or leave, which each connection turns into `member_added` /
  *   `member_removed` only for a user's first / last connection (`frame` is the event to send then);
- * - null: nothing a Pusher client understands (command replies, `unsub` pushes, channels whose
- *   names Pusher cannot express).
+ * - null: nothing a Pusher client understands (command replies, `unsub` pushes, native pings,
+ *   channels whose names Pusher cannot express).
  */
 export type PusherOut =
   | { kind: 'send'; frame: OutFrame }
@@ -41,7 +41,9 @@ export function translate(json: string): PusherOut {
   } catch {
     return null;
   }
-  if (msg.push === 'ping') return { kind: 'send', frame: PUSHER_PING };
+  // The native ping cycle does not reach Pusher connections: they are pinged on Pusher's
+  // activity semantics instead (PusherLiveness).
+  if (msg.push === 'ping') return null;
   if (typeof msg.channel !== 'string') return null;
   const channel = pusherNameOf(msg.channel);
   if (channel === undefined) return null;

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, Logger, Optional } from '@nestjs/common';
+import { Inject, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { RawData, WebSocket } from 'ws';
 import { isOriginAllowed } from '@herald/auth';
@@ -7,22 +7,27 @@ import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
 import {
   ClientService,
-  LIFECYCLE_EVENTS,
   PublishService,
   Session,
   SessionSupervisor,
   WriteScheduler,
   pubFrameJson,
   withOffset,
-  type LifecycleEvents,
 } from '@herald/core';
 import { HISTORY_STORE, type HistoryStore } from '@herald/history';
-import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
+import {
+  PRESENCE_REGISTRY,
+  type PresenceRegistry,
+  LIFECYCLE_EVENTS,
+  type LifecycleEvents,
+} from '@herald/presence';
 import { DisconnectCode, HeraldError, isValidUserId } from '@herald/protocol';
 import { ConnectionAdmission, rawToString, upgradeUrl } from '@herald/realtime';
 import { parsePusherChannel, toHeraldData, type PusherChannel } from './channels.js';
 import { PusherCode, type PusherErrorDef } from './pusher-codes.js';
 import { pusherFrame, translate } from './pusher-format.js';
+import { PusherLiveness } from './pusher-liveness.js';
+import { PusherWebhookEvents } from './pusher-webhook-events.js';
 import { PusherTransport } from './pusher.transport.js';
 import { channelAuthData, userAuthData, verifyClientAuth } from './signatures.js';
 
@@ -69,8 +74,10 @@ function dataObject(data: unknown): Record<string, unknown> {
  * each publication's Pusher encoding, built once per publication.
  */
 @WebSocketGateway({ path: PUSHER_WS_PATH, prefixRoute: true })
-export class PusherEndpoint implements OnGatewayConnection {
+export class PusherEndpoint implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('PusherEndpoint');
+  private readonly liveness: PusherLiveness;
+  private livenessTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(NODE_CONFIG) private readonly config: NodeConfig,
@@ -82,8 +89,25 @@ export class PusherEndpoint implements OnGatewayConnection {
     private readonly supervisor: SessionSupervisor,
     private readonly scheduler: WriteScheduler,
     private readonly admission: ConnectionAdmission,
+    private readonly hooks: PusherWebhookEvents,
     @Optional() @Inject(LIFECYCLE_EVENTS) private readonly events?: LifecycleEvents,
-  ) {}
+  ) {
+    this.liveness = new PusherLiveness(
+      config.pusher.activityTimeoutSeconds * 1000,
+      config.pusher.pongTimeoutSeconds * 1000,
+    );
+  }
+
+  /** One node-wide timer for the activity pings and pong deadlines of every Pusher connection. */
+  onModuleInit(): void {
+    this.livenessTimer = setInterval(() => this.liveness.tick(Date.now()), 1000);
+    this.livenessTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
+  }
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {
     const url = new URL(upgradeUrl(req), 'http://localhost');
@@ -104,7 +128,13 @@ export class PusherEndpoint implements OnGatewayConnection {
     });
     ws.on('close', () => {
       early = undefined;
-      if (session) void this.clients.onClosed(session, transport?.closeDef);
+      if (transport) this.liveness.delete(transport);
+      if (!session) return;
+      const s = session;
+      const channels = [...s.subs.keys()];
+      void this.clients.onClosed(s, transport?.closeDef).then(() => {
+        for (const c of channels) this.hooks.countChanged(s.app, c);
+      });
     });
 
     const reject = (code: PusherErrorDef) => {
@@ -146,6 +176,11 @@ export class PusherEndpoint implements OnGatewayConnection {
           void this.clients.onClosed(s, undefined);
           return;
         }
+        // Pusher connections keep Pusher's liveness (PusherLiveness): the native pong deadline
+        // (SessionSupervisor, ws.pongTimeoutSeconds) never applies to them.
+        s.lastPongAt = Number.POSITIVE_INFINITY;
+        t.lastActivityAt = Date.now();
+        this.liveness.add(t);
         t.write(
           pusherFrame('pusher:connection_established', {
             socket_id: s.id,
@@ -170,7 +205,7 @@ export class PusherEndpoint implements OnGatewayConnection {
       transport.closeWith(PusherCode.BAD_MESSAGE, DisconnectCode.MESSAGE_TOO_LARGE, 'Message too large');
       return;
     }
-    session.lastPongAt = Date.now();
+    transport.lastActivityAt = Date.now();
     let msg: PusherMessage;
     try {
       msg = JSON.parse(text) as PusherMessage;
@@ -290,6 +325,7 @@ export class PusherEndpoint implements OnGatewayConnection {
     }
     if (ch.cache) await this.sendCached(session, transport, ch, sub.result.offset);
     sub.after?.();
+    this.hooks.countChanged(app, ch.herald);
   }
 
   /** `cache-` channels: the last publication at or before the subscription's start, or cache_miss. */
@@ -302,7 +338,10 @@ export class PusherEndpoint implements OnGatewayConnection {
     const { entries } = await this.history.read(session.app.id, ch.herald, { limit: 1, reverse: true });
     const last = entries[0];
     if (!last || (startOffset !== undefined && last.offset > startOffset)) {
-      if (!last) transport.write(pusherFrame('pusher:cache_miss', {}, ch.pusher));
+      if (!last) {
+        transport.write(pusherFrame('pusher:cache_miss', {}, ch.pusher));
+        this.hooks.cacheMiss(session.app, ch.herald);
+      }
       return;
     }
     const out = translate(pubFrameJson(ch.herald, withOffset(last.offset, last.value)));
@@ -317,7 +356,9 @@ export class PusherEndpoint implements OnGatewayConnection {
     const ch = parsePusherChannel(data.channel);
     if (!ch) return;
     transport.dropMembers(ch.pusher);
+    if (!session.subs.has(ch.herald)) return;
     await this.clients.unsubscribeChannel(session, ch.herald);
+    this.hooks.countChanged(session.app, ch.herald);
   }
 
   private async signin(

@@ -12,6 +12,7 @@ import { RealtimeModule } from '@herald/realtime';
 import { channelOptionsRule } from './channels.js';
 import { PusherHttpController } from './pusher-http.controller.js';
 import { PusherEndpoint } from './pusher.endpoint.js';
+import { PusherWebhookEvents } from './pusher-webhook-events.js';
 
 /** Nodes of this process that installed the rule (tests run several in one process). */
 let installed = 0;
@@ -55,7 +56,7 @@ export class PusherModule {
       module: PusherModule,
       imports: [CoreModule, ...(options.websocket ? [RealtimeModule] : [])],
       controllers: options.http ? [PusherHttpController] : [],
-      providers: [PusherChannelRules, ...(options.websocket ? [PusherEndpoint] : [])],
+      providers: [PusherChannelRules, ...(options.websocket ? [PusherEndpoint, PusherWebhookEvents] : [])],
     };
   }
 }

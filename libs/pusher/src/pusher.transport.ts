@@ -1,8 +1,9 @@
 import type { OutFrame } from '@herald/core';
 import { DisconnectCode, type DisconnectDef } from '@herald/protocol';
 import { WsFrameTransport } from '@herald/realtime';
-import { pusherCodeFor, type PusherErrorDef } from './pusher-codes.js';
-import { PUSHER_FORMAT, pusherFrame } from './pusher-format.js';
+import { PusherCode, pusherCodeFor, type PusherErrorDef } from './pusher-codes.js';
+import { PUSHER_FORMAT, PUSHER_PING, pusherFrame } from './pusher-format.js';
+import type { LivenessTarget } from './pusher-liveness.js';
 
 /**
  * A Herald session's transport for a Pusher protocol 7 connection. Like the native WsTransport it
@@ -14,7 +15,10 @@ import { PUSHER_FORMAT, pusherFrame } from './pusher-format.js';
  * per user (first connection in, last connection out) where Herald pushes a join/leave per
  * connection, so the transport keeps, per presence channel, the connections of each user.
  */
-export class PusherTransport extends WsFrameTransport {
+export class PusherTransport extends WsFrameTransport implements LivenessTarget {
+  /** Liveness (PusherLiveness): when the client last sent anything, and the unanswered ping's time. */
+  lastActivityAt = Date.now();
+  pingSentAt = 0;
   /** Presence channels (Pusher names): user id → that user's connections in the channel. */
   private readonly members = new Map<string, Map<string, Set<string>>>();
 
@@ -64,6 +68,16 @@ export class PusherTransport extends WsFrameTransport {
     if (set.size > 0) return false;
     map.delete(user);
     return true;
+  }
+
+  /** The server's `pusher:ping` after the activity timeout (PusherLiveness). */
+  ping(): void {
+    this.write(PUSHER_PING);
+  }
+
+  /** No message within the pong timeout of a ping. */
+  timeout(): void {
+    this.closeWith(PusherCode.PONG_NOT_RECEIVED, DisconnectCode.NO_PONG);
   }
 
   /** Closes for a native reason: Pusher clients get the matching Pusher code (pusherCodeFor). */

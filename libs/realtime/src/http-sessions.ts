@@ -8,6 +8,7 @@ import {
   ClientService,
   OutFrame,
   SessionSupervisor,
+  SHUTDOWN_ADVICE,
   WriteScheduler,
   pubFrameJson,
   type ReplySink,
@@ -20,6 +21,7 @@ import {
   type DisconnectDef,
   type ErrorBody,
   type ErrorDef,
+  type ReconnectAdvice,
   type Reply,
   type StreamPosition,
   type SubscribeResult,
@@ -161,7 +163,8 @@ export class HttpSessions implements OnModuleInit, OnModuleDestroy {
       res.end();
       return;
     }
-    if (this.supervisor.draining) return sseRefuse(res, cors, DisconnectCode.SHUTDOWN, this.retryMs);
+    if (this.supervisor.draining)
+      return sseRefuse(res, cors, DisconnectCode.SHUTDOWN, this.retryMs, SHUTDOWN_ADVICE);
     if (!app) return sseRefuse(res, cors, DisconnectCode.UNKNOWN_APP, this.retryMs);
     if (!this.admission.take()) return sseRefuse(res, cors, DisconnectCode.NODE_BUSY, this.retryMs);
     res.writeHead(200, { ...SSE_HEADERS, ...cors });
@@ -241,7 +244,8 @@ export class HttpSessions implements OnModuleInit, OnModuleDestroy {
         return;
       }
     }
-    if (this.supervisor.draining) return pollRefuse(res, cors, DisconnectCode.SHUTDOWN);
+    if (this.supervisor.draining)
+      return pollRefuse(res, cors, DisconnectCode.SHUTDOWN, undefined, SHUTDOWN_ADVICE);
     if (credential?.startsWith(SESSION_CREDENTIAL_PREFIX)) {
       // A session credential cannot open a session: the client reconnects with its token.
       return pollRefuse(
@@ -579,10 +583,11 @@ function sseRefuse(
   cors: Record<string, string>,
   def: DisconnectDef,
   retryMs: number,
+  advice?: ReconnectAdvice,
 ): void {
   const head = def.reconnect ? `retry: ${retryDelay(def, retryMs)}\n` : `id: ${STOP_ID_PREFIX}${def.code}\n`;
   res.writeHead(200, { ...SSE_HEADERS, ...cors });
-  res.end(`${head}data: ${disconnectJson(def)}\n\n`);
+  res.end(`${head}data: ${disconnectJson(def, undefined, undefined, advice)}\n\n`);
 }
 
 function pollRefuse(
@@ -590,11 +595,12 @@ function pollRefuse(
   cors: Record<string, string>,
   def: DisconnectDef,
   reason?: string,
+  advice?: ReconnectAdvice,
 ): void {
   res.writeHead(200, {
     ...cors,
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   });
-  res.end(`{"events":[${disconnectJson(def, reason)}]}`);
+  res.end(`{"events":[${disconnectJson(def, reason, undefined, advice)}]}`);
 }

@@ -15,6 +15,7 @@ import {
   encodeFrame,
   type DisconnectDef,
   type ErrorBody,
+  type ReconnectAdvice,
   type StreamPosition,
 } from '@herald/protocol';
 import { encodeResumeToken, type ResumeTokenCache } from './resume-token.js';
@@ -46,13 +47,19 @@ const BACKOFF: ReadonlySet<DisconnectDef> = new Set<DisconnectDef>([
   DisconnectCode.SERVER_ERROR,
 ]);
 
-export function disconnectJson(def: DisconnectDef, reason?: string, error?: ErrorBody): string {
+export function disconnectJson(
+  def: DisconnectDef,
+  reason?: string,
+  error?: ErrorBody,
+  advice?: ReconnectAdvice,
+): string {
   return encodeFrame({
     push: 'disconnect',
     code: def.code,
     reason: reason ?? def.reason,
     reconnect: def.reconnect,
     ...(error ? { error } : {}),
+    ...(advice ? { advice } : {}),
   });
 }
 
@@ -133,12 +140,12 @@ export abstract class HttpTransport extends OutboundQueue<OutFrame> implements T
     if (sub) this.given.set(sub, pos);
   }
 
-  close(def: DisconnectDef, reason?: string): void {
+  close(def: DisconnectDef, reason?: string, advice?: ReconnectAdvice): void {
     if (this.closed) return;
     this.closed = true;
     this.closeDef = def;
     if (def === DisconnectCode.SLOW) transportStats.slowDisconnects.add(this.kind);
-    this.finalFrame = disconnectJson(def, reason, this.connectError);
+    this.finalFrame = disconnectJson(def, reason, this.connectError, advice);
     this.end(def);
     this.onClosed(this, def);
   }

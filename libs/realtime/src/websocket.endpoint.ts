@@ -4,8 +4,14 @@ import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { RawData, WebSocket } from 'ws';
 import { isOriginAllowed } from '@herald/auth';
 import { CONTROL_STORE, type ControlStore } from '@herald/control';
-import { ClientService, SessionSupervisor, WriteScheduler, type Session } from '@herald/core';
-import { DisconnectCode } from '@herald/protocol';
+import {
+  ClientService,
+  SessionSupervisor,
+  SHUTDOWN_ADVICE,
+  WriteScheduler,
+  type Session,
+} from '@herald/core';
+import { DisconnectCode, encodeFrame } from '@herald/protocol';
 import { ConnectionAdmission } from './admission.js';
 import { WsTransport } from './ws.transport.js';
 
@@ -55,7 +61,20 @@ export class WebSocketEndpoint implements OnGatewayConnection {
     });
 
     const reject = (def: { code: number; reason: string }) => ws.close(def.code, def.reason);
-    if (this.supervisor.draining) return reject(DisconnectCode.SHUTDOWN);
+    if (this.supervisor.draining) {
+      // As on the drain's own closes: advice in a disconnect push first (protocol §2.7).
+      const def = DisconnectCode.SHUTDOWN;
+      ws.send(
+        encodeFrame({
+          push: 'disconnect',
+          code: def.code,
+          reason: def.reason,
+          reconnect: def.reconnect,
+          advice: SHUTDOWN_ADVICE,
+        }),
+      );
+      return reject(def);
+    }
     if (!this.admission.take()) return reject(DisconnectCode.NODE_BUSY);
     const key = new URL(url, 'http://localhost').searchParams.get('key');
     if (!key) return reject(DisconnectCode.UNKNOWN_APP);

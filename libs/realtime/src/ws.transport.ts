@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { DisconnectDef } from '@herald/protocol';
-import { DisconnectCode } from '@herald/protocol';
+import type { DisconnectDef, ReconnectAdvice } from '@herald/protocol';
+import { DisconnectCode, encodeFrame } from '@herald/protocol';
 import { transportStats, type OutFrame, type Transport, type WriteScheduler } from '@herald/core';
 import { OutboundQueue, SLOW_CLOSE_GRACE_MS } from './outbound-queue.js';
 
@@ -67,7 +67,7 @@ export abstract class WsFrameTransport extends OutboundQueue<Buffer> implements 
 
 /** The native protocol's WebSocket transport: closes carry the native code and reason. */
 export class WsTransport extends WsFrameTransport {
-  override close(def: DisconnectDef, reason?: string): void {
+  override close(def: DisconnectDef, reason?: string, advice?: ReconnectAdvice): void {
     if (this.closeDef) return;
     if (def === DisconnectCode.SLOW) {
       this.closeSlow(def.code, reason ?? def.reason);
@@ -75,6 +75,19 @@ export class WsTransport extends WsFrameTransport {
     }
     this.closeDef = def;
     this.flush();
-    this.ws.close(def.code, reason ?? def.reason);
+    const why = reason ?? def.reason;
+    // The close frame has room for a code and a short reason only: advice travels in a
+    // `disconnect` push right before it, which clients treat like the close itself (protocol §2.7).
+    if (advice) {
+      const push = encodeFrame({
+        push: 'disconnect',
+        code: def.code,
+        reason: why,
+        reconnect: def.reconnect,
+        advice,
+      });
+      this.ws.send(push);
+    }
+    this.ws.close(def.code, why);
   }
 }

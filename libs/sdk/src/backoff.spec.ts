@@ -1,4 +1,4 @@
-import { backoffCeiling, backoffDelay } from './backoff.js';
+import { backoffCeiling, backoffDelay, reconnectDelay } from './backoff.js';
 
 describe('full-jitter backoff', () => {
   const opts = { baseMs: 100, maxMs: 5000 };
@@ -30,5 +30,30 @@ describe('full-jitter backoff', () => {
     expect(backoffDelay(2, opts, () => 0)).toBe(0);
     expect(backoffDelay(2, opts, () => 0.999999)).toBe(399);
     expect(backoffDelay(50, opts, () => 0.999999)).toBe(4999);
+  });
+});
+
+describe('reconnect advice', () => {
+  const opts = { baseMs: 100, maxMs: 5000, maxAdviceMs: 3000 };
+
+  it('waits at least the advised delay, with the full-jitter draw on top', () => {
+    const draws = Array.from({ length: 5000 }, () => reconnectDelay(2, 1000, opts));
+    expect(Math.min(...draws)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...draws)).toBeLessThanOrEqual(1000 + backoffCeiling(2, opts));
+    // The jitter really spreads clients told the same delay: not all at the floor.
+    expect(new Set(draws).size).toBeGreaterThan(100);
+    expect(reconnectDelay(2, 1000, opts, () => 0)).toBe(1000);
+    expect(reconnectDelay(2, 1000, opts, () => 0.999999)).toBe(1399);
+  });
+
+  it('caps the advice at maxAdviceMs (default 60 s)', () => {
+    expect(reconnectDelay(0, 3_600_000, opts, () => 0)).toBe(3000);
+    expect(reconnectDelay(0, 3_600_000, {}, () => 0)).toBe(60_000);
+    expect(reconnectDelay(50, 3_600_000, opts, () => 0.999999)).toBe(3000 + 4999);
+  });
+
+  it('without usable advice it is the plain full-jitter delay', () => {
+    for (const advice of [undefined, 0, -5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(reconnectDelay(3, advice, opts, () => 0.5)).toBe(backoffDelay(3, opts, () => 0.5));
   });
 });

@@ -9,9 +9,14 @@ export interface BackoffOptions {
   baseMs?: number;
   /** Cap of every window. Default 20 s. */
   maxMs?: number;
+  /**
+   * Cap of a server's reconnect advice (`advice.delay_ms` on a disconnect): a larger advised delay
+   * is cut to this, so a misconfigured server cannot park clients for hours. Default 60 s.
+   */
+  maxAdviceMs?: number;
 }
 
-export const DEFAULT_BACKOFF: Required<BackoffOptions> = { baseMs: 500, maxMs: 20_000 };
+export const DEFAULT_BACKOFF: Required<BackoffOptions> = { baseMs: 500, maxMs: 20_000, maxAdviceMs: 60_000 };
 
 /** The window's upper bound for `attempt`: min(maxMs, baseMs × 2^attempt). */
 export function backoffCeiling(attempt: number, options: BackoffOptions = {}): number {
@@ -27,4 +32,22 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   return Math.floor(random() * backoffCeiling(attempt, options));
+}
+
+/**
+ * The delay before reconnect attempt `attempt` when the server advised waiting at least
+ * `adviceMs` (docs/protocol.md §5 disconnect): the advice, capped at `maxAdviceMs`, plus the usual
+ * full-jitter draw on top, so clients a node told to wait the same time still come back spread
+ * out. Without advice (undefined, negative or not finite) it is the plain full-jitter delay.
+ */
+export function reconnectDelay(
+  attempt: number,
+  adviceMs: number | undefined,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  const jitter = backoffDelay(attempt, options, random);
+  if (adviceMs === undefined || !Number.isFinite(adviceMs) || adviceMs <= 0) return jitter;
+  const { maxAdviceMs } = { ...DEFAULT_BACKOFF, ...options };
+  return Math.floor(Math.min(adviceMs, maxAdviceMs)) + jitter;
 }

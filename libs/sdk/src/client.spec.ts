@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import type { Command, ServerFrame } from '@herald/protocol';
 import { Herald } from './client.js';
-import type { WebSocketLike } from './platform.js';
+import type { HeraldOptions } from './types.js';
+import type { EventSourceLike, WebSocketLike } from './platform.js';
 
 /**
  * A fake WebSocket driven by the test, so the client's own logic (timers, de-duplication) can be
@@ -42,7 +43,7 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-function newClient(): Herald {
+function newClient(options: Partial<HeraldOptions> = {}): Herald {
   return new Herald({
     url: 'http://herald.test',
     key: 'k',
@@ -50,6 +51,7 @@ function newClient(): Herald {
     transports: ['websocket'],
     WebSocket: FakeSocket,
     backoff: { baseMs: 100, maxMs: 1000 },
+    ...options,
   });
 }
 
@@ -115,5 +117,90 @@ describe('Herald client (fake socket)', () => {
     expect(got).toEqual([6, 7, 8]);
     expect(sub.streamPosition).toEqual({ offset: 8, epoch: 'e' });
     c.disconnect();
+  });
+
+  it('honours reconnect advice: no attempt before delay_ms, one within delay_ms plus the jitter window', async () => {
+    const c = newClient();
+    const disconnects: { code: number; advice?: { delay_ms: number } }[] = [];
+    c.on('disconnected', (e) => disconnects.push(e));
+    c.connect();
+    await Promise.resolve();
+    const ws = FakeSocket.all[0];
+    ws.open();
+    ws.push({ id: ws.idOf('connect'), result: CONNECT_RESULT });
+    await settle();
+    // A draining node: the push with advice, then (on WebSocket) the close frame.
+    ws.push({
+      push: 'disconnect',
+      code: 3001,
+      reason: 'shutdown',
+      reconnect: true,
+      advice: { delay_ms: 5000 },
+    });
+    ws.drop(3001);
+    expect(disconnects).toEqual([
+      { code: 3001, reason: 'shutdown', reconnect: true, advice: { delay_ms: 5000 } },
+    ]);
+    expect(c.state).toBe('connecting');
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(FakeSocket.all).toHaveLength(1); // the floor holds even though the backoff window is 100 ms
+    await jest.advanceTimersByTimeAsync(101); // advice + the first jitter window (baseMs 100)
+    expect(FakeSocket.all).toHaveLength(2);
+    c.disconnect();
+  });
+
+  it('caps advice at backoff.maxAdviceMs', async () => {
+    const c = newClient({ backoff: { baseMs: 100, maxMs: 1000, maxAdviceMs: 2000 } });
+    c.connect();
+    await Promise.resolve();
+    const ws = FakeSocket.all[0];
+    ws.open();
+    ws.push({ id: ws.idOf('connect'), result: CONNECT_RESULT });
+    await settle();
+    ws.push({
+      push: 'disconnect',
+      code: 3007,
+      reason: 'x',
+      reconnect: true,
+      advice: { delay_ms: 86_400_000 },
+    });
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(FakeSocket.all).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(101);
+    expect(FakeSocket.all).toHaveLength(2);
+    c.disconnect();
+  });
+
+  it('a transport that never connects is given up after timeoutMs and the next one is tried', async () => {
+    const streams: string[] = [];
+    // A proxy that buffers the event stream: the request is made, nothing ever arrives.
+    class HangingEventSource implements EventSourceLike {
+      readonly readyState = 0;
+      onmessage: ((ev: never) => unknown) | null = null;
+      onerror: ((ev: never) => unknown) | null = null;
+      onopen: ((ev: never) => unknown) | null = null;
+      constructor(url: string) {
+        streams.push(url);
+      }
+      close(): void {}
+    }
+    const c = newClient({
+      transports: ['websocket', 'sse'],
+      EventSource: HangingEventSource,
+      fetch: () => new Promise<never>(() => undefined),
+      timeoutMs: 3000,
+    });
+    const connecting: string[] = [];
+    c.on('connecting', (e) => connecting.push(e.transport));
+    c.connect();
+    await Promise.resolve();
+    FakeSocket.all[0].open(); // the upgrade works, but no connect reply ever comes back
+    await jest.advanceTimersByTimeAsync(2999);
+    expect(connecting).toEqual(['websocket']);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(connecting).toEqual(['websocket', 'sse']);
+    expect(streams).toHaveLength(1);
+    c.disconnect();
+    expect(jest.getTimerCount()).toBe(0);
   });
 });

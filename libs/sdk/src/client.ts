@@ -16,7 +16,7 @@ import {
   type StreamPosition,
   type SubscribeResult,
 } from '@herald/protocol';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, reconnectDelay } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import type { TimerHandle } from './platform.js';
 import { openTransport, type Transport, type TransportClose, type TransportName } from './transports.js';
@@ -75,6 +75,7 @@ export class Herald extends TypedEmitter<ClientEvents> {
   private reconnectTimer: TimerHandle | undefined;
   private refreshTimer: TimerHandle | undefined;
   private livenessTimer: TimerHandle | undefined;
+  private connectTimer: TimerHandle | undefined;
   private livenessMs = 0;
   private waiters: { resolve: () => void; reject: (e: HeraldRequestError) => void }[] = [];
   /** Bumped on every connection attempt, so callbacks from an old one are ignored. */
@@ -253,6 +254,17 @@ export class Herald extends TypedEmitter<ClientEvents> {
         },
       },
     });
+    // A transport that neither connects nor fails (a proxy that buffers the SSE stream, a poll
+    // that hangs) is given up as if it had been refused, so the client falls back to the next one.
+    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (timeoutMs > 0) {
+      this.connectTimer = setTimeout(() => {
+        this.connectTimer = undefined;
+        if (gen !== this.generation || this._state === 'connected') return;
+        this.transport?.close();
+        this.onTransportClose({ code: ABNORMAL, reason: `${name} did not connect in time`, opened: false });
+      }, timeoutMs);
+    }
   }
 
   private onTransportOpen(push: ConnectPush | undefined, useTicket: boolean): void {
@@ -275,6 +287,8 @@ export class Herald extends TypedEmitter<ClientEvents> {
   }
 
   private onConnected(result: ConnectResult): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     this._state = 'connected';
     this.connectedAt = Date.now();
     this._client = result.client;
@@ -357,7 +371,12 @@ export class Herald extends TypedEmitter<ClientEvents> {
       case 'disconnect':
         // Over WebSocket the close frame carries this; treat a push exactly like it (§2.7).
         this.transport?.close();
-        this.onTransportClose({ code: frame.code, reason: frame.reason, opened: true });
+        this.onTransportClose({
+          code: frame.code,
+          reason: frame.reason,
+          opened: true,
+          ...(frame.advice ? { advice: frame.advice } : {}),
+        });
         return;
       case 'connect':
         return;
@@ -382,7 +401,13 @@ export class Herald extends TypedEmitter<ClientEvents> {
       void this.startAttempt();
       return;
     }
-    if (wasConnected) this.emit('disconnected', { code: close.code, reason: close.reason, reconnect: true });
+    if (wasConnected)
+      this.emit('disconnected', {
+        code: close.code,
+        reason: close.reason,
+        reconnect: true,
+        ...(close.advice ? { advice: close.advice } : {}),
+      });
     this.scheduleReconnect(close);
   }
 
@@ -393,7 +418,8 @@ export class Herald extends TypedEmitter<ClientEvents> {
     this.lastClose = close;
     // A failure of every transport starts over at the preferred one.
     if (!close.opened && this.transportIndex >= this.transports.length - 1) this.transportIndex = 0;
-    const delay = backoffDelay(this.attempt++, this.opts.backoff);
+    // Server advice (a draining node: "not before 1 s") is a floor; the jitter still goes on top.
+    const delay = reconnectDelay(this.attempt++, close.advice?.delay_ms, this.opts.backoff);
     const gen = ++this.generation;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -471,7 +497,8 @@ export class Herald extends TypedEmitter<ClientEvents> {
   private clearConnectionTimers(): void {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.livenessTimer) clearTimeout(this.livenessTimer);
-    this.refreshTimer = this.livenessTimer = undefined;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.refreshTimer = this.livenessTimer = this.connectTimer = undefined;
   }
 
   private clearTimers(): void {
@@ -482,6 +509,8 @@ export class Herald extends TypedEmitter<ClientEvents> {
 }
 
 const ABNORMAL = 1006;
+/** How long one transport may take to deliver the connect result before the next one is tried. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 type SubState = 'unsubscribed' | 'subscribing' | 'subscribed';
 

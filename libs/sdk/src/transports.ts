@@ -1,4 +1,4 @@
-import type { Command, ConnectPush, ServerFrame } from '@herald/protocol';
+import type { Command, ConnectPush, ReconnectAdvice, ServerFrame } from '@herald/protocol';
 import type {
   EventSourceConstructor,
   EventSourceLike,
@@ -17,6 +17,8 @@ export interface TransportClose {
   reason: string;
   /** False when the transport never opened (upgrade refused, stream refused): try the next one. */
   opened: boolean;
+  /** The server's reconnect advice from the `disconnect` push, when it sent one. */
+  advice?: ReconnectAdvice;
 }
 
 export interface TransportHandlers {
@@ -170,7 +172,12 @@ abstract class HttpTransport implements Transport {
       return !this.done;
     }
     if ('push' in frame && frame.push === 'disconnect') {
-      this.finish({ code: frame.code, reason: frame.reason, opened: this.opened });
+      this.finish({
+        code: frame.code,
+        reason: frame.reason,
+        opened: this.opened,
+        ...(frame.advice ? { advice: frame.advice } : {}),
+      });
       return false;
     }
     this.ctx.handlers.onFrame(frame);

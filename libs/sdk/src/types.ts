@@ -1,4 +1,4 @@
-import type { ClientInfo, ErrorBody, Publication, StreamPosition } from '@herald/protocol';
+import type { ClientInfo, ErrorBody, Publication, ReconnectAdvice, StreamPosition } from '@herald/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { EventSourceConstructor, FetchLike, WebSocketConstructor } from './platform.js';
 import type { TransportName } from './transports.js';
@@ -24,6 +24,12 @@ export interface HeraldOptions {
   backoff?: BackoffOptions;
   /** A connection that stayed up this long resets the backoff. Default 30 s. */
   backoffResetMs?: number;
+  /**
+   * How long one transport may take to connect (upgrade or stream plus the connect result) before
+   * it is given up and the next transport is tried, as if it had been refused. Default 10 s; 0
+   * disables the timeout.
+   */
+  timeoutMs?: number;
   /** Client name sent in `connect` (informational). */
   name?: string;
   /**
@@ -53,6 +59,8 @@ export interface DisconnectedEvent {
   reason: string;
   /** Whether the client will reconnect by itself. */
   reconnect: boolean;
+  /** The server's reconnect advice, when it sent one: the client waits at least `delay_ms` (plus jitter). */
+  advice?: ReconnectAdvice;
 }
 export interface ErrorEvent {
   type: 'transport' | 'connect' | 'refresh' | 'token' | 'subscribe';

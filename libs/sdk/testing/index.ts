@@ -3,9 +3,11 @@
  *
  * TcpProxy exists because the conditions the SDK must survive are network conditions a node does
  * not produce on request: a connection dropped mid-stream (`cut`), an outage during which
- * publications pile up (`hold` refuses new connections until `release`), and a proxy that strips
- * WebSocket upgrades (`refuseUpgrades`). It listens on port 0. Extend it with a new network
- * condition rather than by reaching into the node.
+ * publications pile up (`hold` refuses new connections until `release`), a proxy that strips
+ * WebSocket upgrades (`refuseUpgrades`), one that breaks some HTTP paths (`breakPaths`: SSE
+ * through a proxy that kills or buffers event streams), and a load balancer that moves to another
+ * node (`retarget`). It listens on port 0. Extend it with a new network condition rather than by
+ * reaching into the node.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +16,13 @@ import type { TypedEmitter } from '../src/emitter.js';
 export interface TcpProxyOptions {
   /** Answer every WebSocket upgrade with 403, as a proxy that does not carry WebSocket would. */
   refuseUpgrades?: boolean;
+  /**
+   * Requests whose path starts with a key are broken: `drop` closes the connection at once (the
+   * client sees a network error), `stall` swallows the request and never answers (a proxy that
+   * buffers a streaming response). Checked on a connection's first request; the SDK opens every
+   * event stream on a connection of its own.
+   */
+  breakPaths?: Record<string, 'drop' | 'stall'>;
 }
 
 export class TcpProxy {
@@ -21,14 +30,24 @@ export class TcpProxy {
   private held = false;
   /** Upgrade requests refused so far. */
   refusedUpgrades = 0;
+  /** Requests broken by `breakPaths` so far, by path prefix. */
+  readonly broken = new Map<string, number>();
+  private target: { host: string; port: number };
 
   private constructor(
     private readonly server: Server,
     readonly url: string,
-  ) {}
+    target: string,
+  ) {
+    this.target = TcpProxy.parse(target);
+  }
+
+  private static parse(target: string): { host: string; port: number } {
+    const { hostname, port } = new URL(target);
+    return { host: hostname, port: Number(port) };
+  }
 
   static async start(target: string, options: TcpProxyOptions = {}): Promise<TcpProxy> {
-    const { hostname, port } = new URL(target);
     const ref: { proxy?: TcpProxy } = {};
     const server = createServer((socket) => {
       const p = ref.proxy!;
@@ -45,7 +64,15 @@ export class TcpProxy {
           socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
           return;
         }
-        const upstream = createConnection({ host: hostname, port: Number(port) });
+        const path = /^[A-Z]+ (\S+)/.exec(first.toString('latin1'))?.[1] ?? '';
+        for (const [prefix, mode] of Object.entries(options.breakPaths ?? {})) {
+          if (!path.startsWith(prefix)) continue;
+          p.broken.set(prefix, (p.broken.get(prefix) ?? 0) + 1);
+          if (mode === 'drop') socket.destroy();
+          // 'stall': keep the socket open and never answer (it is closed by cut() or close()).
+          return;
+        }
+        const upstream = createConnection(p.target);
         p.sockets.add(upstream);
         upstream.on('close', () => {
           p.sockets.delete(upstream);
@@ -60,7 +87,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address() as AddressInfo;
-    ref.proxy = new TcpProxy(server, `http://127.0.0.1:${address.port}`);
+    ref.proxy = new TcpProxy(server, `http://127.0.0.1:${address.port}`, target);
     return ref.proxy;
   }
 
@@ -77,6 +104,14 @@ export class TcpProxy {
 
   release(): void {
     this.held = false;
+  }
+
+  /**
+   * New connections go to `target` from now on (open ones stay where they are), as a load
+   * balancer does once a draining node has left its pool.
+   */
+  retarget(target: string): void {
+    this.target = TcpProxy.parse(target);
   }
 
   async close(): Promise<void> {

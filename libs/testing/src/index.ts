@@ -17,3 +17,4 @@ export * from './contracts/webhook-store.contract.js';
 export * from './contracts/occupancy-counter.contract.js';
 export * from './push/index.js';
 export * from './push/push-state-store.contract.js';
+export * from './webhooks/receiver.js';

@@ -68,7 +68,8 @@ export interface DispatcherDeps {
  * The webhook dispatcher: consumes `herald.events` as the `herald.webhooks` consumer group,
  * queues each event for every matching endpoint in the WebhookStore (the bus record is committed
  * once that is done), and delivers each endpoint's queue in batches, one batch in flight per
- * endpoint, at most `maxConcurrentDeliveries` overall. Failures are retried with exponential
+ * endpoint, at most `maxConcurrentDeliveries` overall and `maxConcurrentDeliveriesPerApp` for one
+ * app's endpoints (round-robin across apps when slots are scarce). Failures are retried with exponential
  * backoff and full jitter (at least what Retry-After asks), for `retentionHours`; then the batch
  * is dead-lettered. 410 Gone disables the endpoint and dead-letters its queue.
  */
@@ -77,6 +78,7 @@ export class WebhookDispatcher {
   private subscription?: BusSubscription;
   private readonly inflight = new Map<string, { done: Promise<void>; abort: AbortController }>();
   private readonly busyEndpoints = new Set<string>();
+  private readonly inflightPerApp = new Map<string, number>();
   private pumping = false;
   private again = false;
   private stopped = false;
@@ -166,11 +168,20 @@ export class WebhookDispatcher {
     const now = this.d.scheduler.now();
     const free = this.d.config.maxConcurrentDeliveries - this.inflight.size;
     if (free > 0) {
-      const batches = await this.d.store.claim(this.owner, now, this.leaseMs, free, {
-        maxEvents: this.d.config.batchSize,
-        maxBytes: this.d.config.batchMaxBytes,
-        newId: () => `msg_${randomUUID()}`,
-      });
+      const batches = await this.d.store.claim(
+        this.owner,
+        now,
+        this.leaseMs,
+        free,
+        {
+          maxEvents: this.d.config.batchSize,
+          maxBytes: this.d.config.batchMaxBytes,
+          newId: () => `msg_${randomUUID()}`,
+        },
+        // Fairness: one app's endpoints hold at most `maxConcurrentDeliveriesPerApp` slots, so an
+        // app with many slow endpoints cannot starve the others of the node's slots.
+        { perApp: this.d.config.maxConcurrentDeliveriesPerApp, inflight: this.inflightPerApp },
+      );
       // A lease of ours that ran out while our own request is still in flight (only a clock that
       // jumps, as in tests, gets there: requests are bounded by the timeout, leases are 3x that)
       // is re-claimed by us: never start a second request to the same endpoint.
@@ -196,11 +207,15 @@ export class WebhookDispatcher {
     const abort = new AbortController();
     const key = `${batch.appId}\u0000${batch.endpointId}`;
     this.busyEndpoints.add(key);
+    this.inflightPerApp.set(batch.appId, (this.inflightPerApp.get(batch.appId) ?? 0) + 1);
     const done = this.deliver(batch, abort.signal)
       .catch((err: unknown) => this.log.error({ msg: 'delivery failed', app: batch.appId, err: String(err) }))
       .finally(() => {
         this.inflight.delete(batch.id);
         this.busyEndpoints.delete(key);
+        const left = (this.inflightPerApp.get(batch.appId) ?? 1) - 1;
+        if (left > 0) this.inflightPerApp.set(batch.appId, left);
+        else this.inflightPerApp.delete(batch.appId);
         this.kick();
       });
     this.inflight.set(batch.id, { done, abort });

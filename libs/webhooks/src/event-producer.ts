@@ -4,7 +4,7 @@ import { BUS, Topics, type Bus } from '@herald/bus';
 import { NODE_CONFIG, type NodeConfig } from '@herald/config';
 import { encodeEventRecord, eventKey, type WebhookEvent, type WebhookEventName } from './events.js';
 import { WEBHOOK_INTEREST, type WebhookInterest } from './interest.js';
-import type { LifecycleEvents } from '@herald/core';
+import type { LifecycleEvents } from '@herald/presence';
 import {
   OCCUPANCY_COUNTER,
   occupancyChannelKey,

@@ -12,6 +12,10 @@ export const WEBHOOK_EVENT_NAMES = [
   'connection_closed',
   'push_delivered',
   'push_failed',
+  // Pusher-format events, produced by the Pusher protocol layer (libs/pusher); `data` of
+  // subscription_count is the count.
+  'cache_miss',
+  'subscription_count',
 ] as const;
 
 export type WebhookEventName = (typeof WEBHOOK_EVENT_NAMES)[number];

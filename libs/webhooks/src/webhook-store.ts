@@ -42,6 +42,12 @@ export interface WebhookStoreStats {
   deadLetters: number;
 }
 
+/** Per-app share of one claim: `inflight` counts the caller's deliveries in flight per app. */
+export interface ClaimFairness {
+  perApp: number;
+  inflight: ReadonlyMap<string, number>;
+}
+
 /**
  * WebhookStore: the durable outbox between the bus and the endpoints. The dispatcher commits a
  * bus record once its event is queued here for every matching endpoint, so a slow endpoint never
@@ -61,13 +67,19 @@ export interface WebhookStoreStats {
  */
 export interface WebhookStore {
   enqueue(event: QueuedEvent, maxQueued: number): Promise<'queued' | 'duplicate' | 'overflow'>;
-  /** Leases up to `limit` due endpoints and returns their current batch (forming it if needed). */
+  /**
+   * Leases up to `limit` due endpoints and returns their current batch (forming it if needed).
+   * With `fairness`, at most `perApp - inflight(app)` of them belong to one app, and due endpoints
+   * are taken round-robin across apps (every app's most due endpoint before any app's second), so
+   * one app with many due or slow endpoints cannot take every slot.
+   */
   claim(
     owner: string,
     now: number,
     leaseMs: number,
     limit: number,
     batching: { maxEvents: number; maxBytes: number; newId: () => string },
+    fairness?: ClaimFairness,
   ): Promise<Batch[]>;
   complete(batch: Batch, owner: string): Promise<void>;
   retry(batch: Batch, owner: string, nextAttemptAt: number, error: string): Promise<void>;

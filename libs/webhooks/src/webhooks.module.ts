@@ -33,7 +33,7 @@ import {
 } from './endpoints.js';
 import { BusLifecycleEvents } from './event-producer.js';
 import { WEBHOOK_INTEREST, WebhookInterest } from './interest.js';
-import { LIFECYCLE_EVENTS } from '@herald/core';
+import { LIFECYCLE_EVENTS } from '@herald/presence';
 import { MemoryWebhookStore } from './memory/memory.webhook-store.js';
 import { WebhookMetrics } from './metrics.js';
 import { NodeHttpWebhookSender, WEBHOOK_SENDER, type WebhookSender } from './sender.js';

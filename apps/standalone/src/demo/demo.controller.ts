@@ -2,9 +2,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Body, Controller, Get, Header, HttpCode, Inject, NotFoundException, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Optional,
+  Post,
+} from '@nestjs/common';
 import type { AppConfig } from '@herald/config';
 import { signConnectionToken } from '@herald/auth';
+import { USAGE_METER, type UsageMeter, type UsageSnapshotProvider } from '@herald/control';
 import { CHAT_PAGE, DASHBOARD_PAGE, INDEX_PAGE } from './pages.js';
 
 export const DEMO_APP = Symbol('DemoApp');
@@ -29,7 +40,10 @@ function repoRoot(): string {
 export class DemoController {
   private readonly bundlePath = join(repoRoot(), 'dist', 'sdk', 'herald.js');
 
-  constructor(@Inject(DEMO_APP) private readonly app: AppConfig) {}
+  constructor(
+    @Inject(DEMO_APP) private readonly app: AppConfig,
+    @Optional() @Inject(USAGE_METER) private readonly meter?: UsageMeter,
+  ) {}
 
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
@@ -56,6 +70,30 @@ export class DemoController {
     if (!existsSync(this.bundlePath))
       throw new NotFoundException('SDK bundle not built: run `npm run build` (it writes dist/sdk/herald.js)');
     return readFileSync(this.bundlePath, 'utf8');
+  }
+
+  /**
+   * This node's counters for the demo app, for the dashboard's rate plot: messages published and
+   * delivered (one per subscriber reached) since the process started, and live connections. Read
+   * from the usage meter the node keeps anyway (the same numbers as `herald_messages_*` on
+   * /metrics), so the page plots the node's real rates, not only its own traffic. Development
+   * only, like the whole module; one app, never another tenant's numbers.
+   */
+  @Get('demo/stats')
+  @Header('cache-control', 'no-store')
+  stats(): { app: string; at: number; connections: number; published: number; delivered: number } {
+    const meter = this.meter;
+    const snapshot =
+      meter && typeof (meter as Partial<UsageSnapshotProvider>).snapshot === 'function'
+        ? (meter as UsageMeter & UsageSnapshotProvider).snapshot().get(this.app.id)
+        : undefined;
+    return {
+      app: this.app.id,
+      at: Date.now(),
+      connections: snapshot?.connections ?? 0,
+      published: snapshot?.published ?? 0,
+      delivered: snapshot?.delivered ?? 0,
+    };
   }
 
   /**

@@ -2,7 +2,8 @@
  * The demo pages: plain HTML with inline scripts on the SDK bundle (/demo/herald.js, the global
  * `HeraldSDK`), no framework and no CDN, so they work offline a minute after `npm start`.
  * Query parameters, for trying things out and for the browser tests: `name=` (display name),
- * `transports=sse,poll` (transport order), `channel=` (chat room, default chat:lobby).
+ * `transports=sse,poll` (transport order), `channel=` (chat room, default chat:lobby), `rate=`
+ * (the dashboard's own publish rate per second, default 8; 0 to watch other traffic only).
  */
 
 const STYLE = `
@@ -205,27 +206,33 @@ export const DASHBOARD_PAGE = shell(
   .pub { color: #3068d9; } .del { color: #e0562b; }
 </style>
 <div class="stats">
-  <div class="card stat"><span class="pub">publishes/s</span><b id="pubRate">0</b></div>
-  <div class="card stat"><span class="del">deliveries/s</span><b id="delRate">0</b></div>
-  <div class="card stat">watching <b id="watchers">0</b></div>
-  <div class="card stat">total delivered <b id="total">0</b></div>
+  <div class="card stat"><span class="pub">publishes/s (node)</span><b id="pubRate">0</b></div>
+  <div class="card stat"><span class="del">deliveries/s (node)</span><b id="delRate">0</b></div>
+  <div class="card stat"><span class="pub">published</span><b id="pubTotal">0</b></div>
+  <div class="card stat"><span class="del">delivered</span><b id="delTotal">0</b></div>
+  <div class="card stat">connections <b id="connections">0</b></div>
 </div>
 <div class="card">
   <label>This page publishes <input id="rate" type="range" min="0" max="18" value="8"> <span id="rateLabel">8</span>/s
-  to <code>chat:dashboard</code>; every open dashboard counts what it receives.</label>
+  to <code>chat:dashboard</code> and receives it (<b id="total">0</b> so far, <b id="watchers">0</b> watching).
+  The plot shows the whole node's rates for the demo app: publish from anywhere (REST, the chat) and watch.</label>
   <canvas id="chart" width="960" height="320"></canvas>
+  <small>Published and delivered count since this page opened; a delivery is one publication reaching one
+  subscriber. Numbers from <code>/demo/stats</code> (the node's usage meter, as on <code>/metrics</code>).</small>
 </div>`,
   `
 (async () => {
+  const params = new URLSearchParams(location.search);
   const { client } = await demoClient('dashboard');
   const sub = client.subscribe('chat:dashboard');
   const WINDOW = 60;
   const series = { pub: new Array(WINDOW).fill(0), del: new Array(WINDOW).fill(0) };
-  let pubs = 0, dels = 0, total = 0;
-  sub.on('publication', () => { dels++; total++; });
+  let total = 0;
+  sub.on('publication', () => { total++; });
 
   const rate = document.getElementById('rate');
   const rateLabel = document.getElementById('rateLabel');
+  if (params.get('rate') !== null) rate.value = params.get('rate');
   let timer;
   const schedule = () => {
     clearInterval(timer);
@@ -233,7 +240,6 @@ export const DASHBOARD_PAGE = shell(
     const perSec = Number(rate.value);
     if (perSec > 0) timer = setInterval(() => {
       if (client.state !== 'connected') return;
-      pubs++;
       sub.publish({ t: Date.now() }).catch(() => undefined);
     }, 1000 / perSec);
   };
@@ -263,23 +269,44 @@ export const DASHBOARD_PAGE = shell(
     };
     plot(series.pub, '#3068d9');
     plot(series.del, '#e0562b');
-    ctx.fillStyle = '#889'; ctx.fillText('last ' + WINDOW + ' s', w - 80, h - 8);
+    ctx.fillStyle = '#889'; ctx.fillText('last ' + WINDOW + ' s, per second', w - 130, h - 8);
   };
+
+  // The node's counters (totals since it started); rates are differences between two readings.
+  const readStats = async () => {
+    const res = await fetch('/demo/stats', { cache: 'no-store' });
+    if (!res.ok) throw new Error('stats endpoint answered ' + res.status);
+    return res.json();
+  };
+  const base = await readStats();
+  let prev = base;
+  let peakPub = 0, peakDel = 0;
+  const set = (id, v) => { document.getElementById(id).textContent = String(v); };
   const tick = async () => {
-    series.pub.push(pubs); series.pub.shift();
-    series.del.push(dels); series.del.shift();
-    document.getElementById('pubRate').textContent = String(pubs);
-    document.getElementById('delRate').textContent = String(dels);
-    document.getElementById('total').textContent = String(total);
-    pubs = 0; dels = 0;
+    let now;
+    try { now = await readStats(); } catch (e) { return; }
+    const dt = Math.max(0.001, (now.at - prev.at) / 1000);
+    const pubRate = Math.round(((now.published - prev.published) / dt) * 10) / 10;
+    const delRate = Math.round(((now.delivered - prev.delivered) / dt) * 10) / 10;
+    prev = now;
+    peakPub = Math.max(peakPub, pubRate); peakDel = Math.max(peakDel, delRate);
+    series.pub.push(pubRate); series.pub.shift();
+    series.del.push(delRate); series.del.shift();
+    set('pubRate', pubRate); set('delRate', delRate);
+    set('pubTotal', now.published - base.published); set('delTotal', now.delivered - base.delivered);
+    set('connections', now.connections); set('total', total);
+    Object.assign(document.body.dataset, {
+      peakPub: String(peakPub), peakDel: String(peakDel),
+      ticks: String(Number(document.body.dataset.ticks || 0) + 1),
+    });
     draw();
-    document.body.dataset.ticks = String(Number(document.body.dataset.ticks || 0) + 1);
     if (client.state === 'connected') {
-      try { document.getElementById('watchers').textContent = String((await sub.presenceStats()).num_clients); } catch (e) {}
+      try { set('watchers', (await sub.presenceStats()).num_clients); } catch (e) {}
     }
   };
   setInterval(tick, 1000);
   draw();
+  await sub.ready();
   document.body.dataset.ready = 'true';
 })().catch((err) => { document.body.dataset.error = String(err); console.error(err); });
 `,

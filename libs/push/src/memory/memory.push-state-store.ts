@@ -1,4 +1,4 @@
-import type { PushStateStore } from '../push-state-store.js';
+import type { ClaimedPushJob, PushStateStore } from '../push-state-store.js';
 
 /** Entries per app beyond which expired ones are swept on write (keeps memory bounded). */
 const SWEEP_EVERY = 1024;
@@ -10,6 +10,8 @@ export class MemoryPushStateStore implements PushStateStore {
     Map<string, { value: 'ack' | 'claim' | 'sent'; expiresAt: number }>
   >();
   private writes = 0;
+  /** Parked jobs per app: id → due time and job. */
+  private readonly parked = new Map<string, Map<string, { dueAt: number; job: string }>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -42,6 +44,39 @@ export class MemoryPushStateStore implements PushStateStore {
   async release(appId: string, messageId: string, device: string): Promise<void> {
     const key = `s\u0000${messageId}\u0000${device}`;
     if (this.get(appId, key) === 'claim') this.entries.get(appId)?.delete(key);
+  }
+
+  async park(appId: string, id: string, dueAt: number, job: string): Promise<void> {
+    let m = this.parked.get(appId);
+    if (!m) this.parked.set(appId, (m = new Map()));
+    m.set(id, { dueAt, job });
+  }
+
+  // Synchronous between its awaits: concurrent calls in one process claim each job once.
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedPushJob[]> {
+    const due: { appId: string; id: string; dueAt: number; job: string }[] = [];
+    for (const [appId, m] of this.parked)
+      for (const [id, e] of m) if (e.dueAt <= now) due.push({ appId, id, ...e });
+    due.sort((x, y) => x.dueAt - y.dueAt);
+    const lease = now + Math.max(1, leaseMs);
+    return due.slice(0, Math.max(0, limit)).map((e) => {
+      this.parked.get(e.appId)?.set(e.id, { dueAt: lease, job: e.job });
+      return { appId: e.appId, id: e.id, job: e.job, lease };
+    });
+  }
+
+  async unpark(appId: string, id: string, lease: number): Promise<void> {
+    const m = this.parked.get(appId);
+    if (m?.get(id)?.dueAt !== lease) return;
+    m.delete(id);
+    if (m.size === 0) this.parked.delete(appId);
+  }
+
+  async listParked(appId: string, limit: number): Promise<{ id: string; dueAt: number }[]> {
+    return [...(this.parked.get(appId) ?? [])]
+      .map(([id, e]) => ({ id, dueAt: e.dueAt }))
+      .sort((x, y) => x.dueAt - y.dueAt)
+      .slice(0, Math.max(0, limit));
   }
 
   private get(appId: string, key: string): 'ack' | 'claim' | 'sent' | undefined {

@@ -1,4 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions } from 'node:https';
 import { isIP, connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,6 +11,7 @@ import { getMessaging, type Messaging } from 'firebase-admin/messaging';
 import jwt from 'jsonwebtoken';
 import type { DeviceRecord, FcmCredential } from '@herald/control';
 import { HeraldError } from '@herald/protocol';
+import { parseRetryAfter } from '../backoff.js';
 import { buildFcmMessage } from '../payload.js';
 import type { PushJob } from '../push-job.js';
 import {
@@ -24,6 +28,38 @@ interface Tenant {
 }
 
 /**
+ * Retry-After of FCM answers. firebase-admin's errors carry no response headers (its
+ * `createFirebaseError` keeps only the JSON body: see docs/push.md), so the header is read where
+ * Node's HTTP client publishes every request and response (the documented `diagnostics_channel`
+ * channels `http.client.request.start` and `http.client.response.finish`): a request started inside
+ * a send's async context (AsyncLocalStorage) is that send's, and its last answer's Retry-After is
+ * kept in the send's slot. Requests of anything else in the process have no slot and are ignored.
+ */
+interface ResponseSlot {
+  retryAfter?: string;
+}
+const sendContext = new AsyncLocalStorage<ResponseSlot>();
+const requestSlots = new WeakMap<ClientRequest, ResponseSlot>();
+let watching = false;
+
+function watchResponses(): void {
+  if (watching) return;
+  watching = true;
+  subscribe('http.client.request.start', (message) => {
+    const slot = sendContext.getStore();
+    if (slot) requestSlots.set((message as { request: ClientRequest }).request, slot);
+  });
+  subscribe('http.client.response.finish', (message) => {
+    const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+    const slot = requestSlots.get(request);
+    if (!slot) return;
+    const value = response.headers['retry-after'];
+    // The last answer counts (firebase-admin may have retried a 503 itself before giving up).
+    slot.retryAfter = (response.statusCode ?? 0) >= 400 ? value : undefined;
+  });
+}
+
+/**
  * FCM HTTP v1 through firebase-admin: one firebase App per tenant (named after the app id and a
  * fingerprint of its credential, so a rotated credential gets a fresh App and the old one is
  * deleted), `messaging.send` per device over keep-alive HTTPS.
@@ -34,8 +70,9 @@ interface Tenant {
  * self-signed service-account JWT (audience `https://fcm.googleapis.com/`), so no Google OAuth
  * endpoint is involved.
  *
- * firebase-admin itself retries a 503 up to 4 times (honouring Retry-After) before an error reaches
- * this class; what still fails is then retried by the dispatcher's own backoff.
+ * firebase-admin itself retries a 503 up to 4 times (honouring a Retry-After up to 60 s) before an
+ * error reaches this class; what still fails is then retried by the dispatcher's own backoff, no
+ * sooner than the answer's Retry-After (read as `watchResponses` explains).
  */
 export class FcmSender implements PushSender {
   private readonly clients: ClientCache<FcmCredential, Tenant>;
@@ -45,6 +82,7 @@ export class FcmSender implements PushSender {
     credentials: PushCredentialSource,
     private readonly options: SenderOptions,
   ) {
+    watchResponses();
     this.agent =
       options.endpoint !== undefined ? new RedirectAgent(new URL(options.endpoint), options.ca) : undefined;
     this.clients = new ClientCache<FcmCredential, Tenant>(
@@ -68,11 +106,12 @@ export class FcmSender implements PushSender {
         return { kind: 'failed', reason: 'payload_too_large', detail: err.message };
       throw err;
     }
+    const slot: ResponseSlot = {};
     try {
-      await tenant.messaging.send(message);
+      await sendContext.run(slot, () => tenant.messaging.send(message));
       return { kind: 'sent' };
     } catch (err) {
-      return classifyFcm(err);
+      return classifyFcm(err, parseRetryAfter(slot.retryAfter, (this.options.now ?? Date.now)()));
     }
   }
 
@@ -102,8 +141,9 @@ export class FcmSender implements PushSender {
   }
 }
 
-/** firebase-admin error codes to outcomes (FCM v1 ErrorCode table). */
-export function classifyFcm(err: unknown): SendOutcome {
+/** firebase-admin error codes to outcomes (FCM v1 ErrorCode table); `retryAfterMs` from the answer. */
+export function classifyFcm(err: unknown, retryAfterMs?: number): SendOutcome {
+  const after = retryAfterMs !== undefined ? { retryAfterMs } : {};
   const code =
     typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const detail = `FCM ${code || (err instanceof Error ? err.message : String(err))}`;
@@ -115,11 +155,11 @@ export function classifyFcm(err: unknown): SendOutcome {
     case 'messaging/message-rate-exceeded':
     case 'messaging/device-message-rate-exceeded':
     case 'messaging/topics-message-rate-exceeded':
-      return { kind: 'retry', reason: 'rate_limited', detail };
+      return { kind: 'retry', reason: 'rate_limited', detail, ...after };
     case 'messaging/server-unavailable':
     case 'messaging/internal-error':
     case 'messaging/unknown-error':
-      return { kind: 'retry', reason: 'provider_error', detail };
+      return { kind: 'retry', reason: 'provider_error', detail, ...after };
     case 'messaging/authentication-error':
     case 'messaging/mismatched-credential':
     case 'messaging/third-party-auth-error':

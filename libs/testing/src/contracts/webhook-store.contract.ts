@@ -44,6 +44,27 @@ export function webhookStoreContract(name: string, setup: () => Promise<WebhookS
       await fx.teardown();
     }, 30_000);
 
+    it('fairness: one app gets at most its share of a claim, round-robin across apps', async () => {
+      const other = `${app}-b`;
+      // `app` has four due endpoints, `other` one; `app` already has one delivery in flight.
+      for (const e of ['e1', 'e2', 'e3', 'e4']) await store.enqueue(q(app, e, ev(1)), 100);
+      await store.enqueue(q(other, 'e1', ev(2)), 100);
+      const fairness = { perApp: 3, inflight: new Map([[app, 1]]) };
+      // Two slots: one per app (round-robin), although `app` sorts first and has more due.
+      const first = await store.claim('o', T0, LEASE, 2, batching(), fairness);
+      expect(first.map((b) => b.appId).sort()).toEqual([app, other].sort());
+      // Plenty of slots: `app` gets only what its share leaves (3 - 1 in flight - 1 just claimed).
+      const inflight = new Map([
+        [app, 2],
+        [other, 1],
+      ]);
+      const second = await store.claim('o', T0, LEASE, 10, batching(), { perApp: 3, inflight });
+      expect(second.map((b) => b.appId)).toEqual([app]);
+      // Without fairness the rest is claimable.
+      const rest = await store.claim('o', T0, LEASE, 10, batching());
+      expect(rest).toHaveLength(2);
+    });
+
     it('forms batches from the head of an endpoint queue, FIFO, bounded by events and bytes', async () => {
       for (let i = 0; i < 5; i++) expect(await store.enqueue(q(app, 'e1', ev(i)), 100)).toBe('queued');
       const [b1] = await store.claim('o', T0, LEASE, 10, batching(2));

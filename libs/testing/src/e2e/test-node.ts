@@ -94,6 +94,11 @@ export interface TestNode {
   close(): Promise<void>;
   /** Drains and stops the node with clients still connected, as a SIGTERM would. */
   shutdown(): Promise<void>;
+  /**
+   * A provider of the running node (e.g. the Hub or the SessionSupervisor), for tests that make
+   * the server do what it only does on operational events (a drain, a control-bus disconnect).
+   */
+  get<T>(token: abstract new (...args: never[]) => T): T;
 }
 
 /** An append-only list of events with event-driven waits (no polling). */
@@ -222,6 +227,7 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
       stopping ??= withTimeout(running.close(), 15_000, 'node did not close');
       return stopping;
     },
+    get: (token) => running.app.get(token),
   };
   return node;
 }

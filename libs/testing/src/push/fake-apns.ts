@@ -8,6 +8,12 @@
  * `apns-topic`, `apns-push-type`, `apns-id` (echoed or generated) and Apple's error bodies
  * `{"reason": ...}` with their statuses (400, 403, 410, 413, 429, 500, 503).
  *
+ * Provider tokens: every distinct JWT is recorded in `providerTokens` (per key id, with its `iat`),
+ * so tests can assert that a client reuses one token. As Apple does, a key whose token changes again
+ * less than 20 minutes (by `iat`) after the last accepted change gets 429
+ * `TooManyProviderTokenUpdates` (`tokenUpdateIntervalMs`, 0 turns the check off), and a token older
+ * than one hour gets 403 `ExpiredProviderToken`.
+ *
  * Extending it: a new behaviour goes into `script` (per token, consumed in order) or a new check in
  * `handle`, with Apple's reason string; every request is recorded in `requests` (an EventLog, so tests
  * wait on it instead of sleeping).
@@ -48,12 +54,34 @@ export interface ApnsRequestRecord {
   priority?: string;
   expiration?: string;
   payload?: Record<string, unknown>;
+  /** The provider token (JWT) the request carried. */
+  providerToken?: string;
+}
+
+/** A provider token seen for the first time. */
+export interface ApnsProviderTokenRecord {
+  keyId: string;
+  token: string;
+  /** Its `iat` claim (epoch seconds). */
+  iat: number;
+  /** Accepted, or refused with TooManyProviderTokenUpdates. */
+  accepted: boolean;
+}
+
+export interface FakeApnsOptions {
+  /** Least time between two provider-token changes of one key (default 20 min, Apple's); 0: no check. */
+  tokenUpdateIntervalMs?: number;
 }
 
 export class FakeApnsServer {
   readonly requests = new EventLog<ApnsRequestRecord>();
   /** Every request as it arrives (before any answer), held ones included. */
   readonly arrivals = new EventLog<{ token: string; at: number }>();
+  /** Every distinct provider token, in the order first seen. */
+  readonly providerTokens = new EventLog<ApnsProviderTokenRecord>();
+  /** Per key id: the current accepted token and its `iat`. */
+  private readonly currentToken = new Map<string, { token: string; iat: number }>();
+  private readonly tokenUpdateIntervalMs: number;
   private readonly held = new Set<string>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly server: Http2SecureServer;
@@ -62,7 +90,8 @@ export class FakeApnsServer {
   private readonly unregistered = new Set<string>();
   private port = 0;
 
-  constructor(tls: TestCert) {
+  constructor(tls: TestCert, options: FakeApnsOptions = {}) {
+    this.tokenUpdateIntervalMs = options.tokenUpdateIntervalMs ?? 20 * 60_000;
     this.server = createSecureServer({ key: tls.key, cert: tls.cert }, (req, res) => this.handle(req, res));
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
@@ -116,6 +145,20 @@ export class FakeApnsServer {
     await new Promise<void>((ok) => this.server.close(() => ok()));
   }
 
+  /** A token already current passes; a new one only if the last change is old enough (by `iat`). */
+  private acceptToken(keyId: string, token: string, iat: number): boolean {
+    const current = this.currentToken.get(keyId);
+    if (current?.token === token) return true;
+    const accepted =
+      current === undefined ||
+      this.tokenUpdateIntervalMs === 0 ||
+      (iat - current.iat) * 1000 >= this.tokenUpdateIntervalMs;
+    if (!this.providerTokens.entries.some((t) => t.token === token))
+      this.providerTokens.push({ keyId, token, iat, accepted });
+    if (accepted) this.currentToken.set(keyId, { token, iat });
+    return accepted;
+  }
+
   private handle(req: Http2ServerRequest, res: Http2ServerResponse): void {
     let body = '';
     req.setEncoding('utf8');
@@ -166,6 +209,9 @@ export class FakeApnsServer {
         // Apple refuses provider tokens older than one hour.
         if (typeof claims.iat !== 'number' || Date.now() / 1000 - claims.iat > 3600)
           return answer(403, 'ExpiredProviderToken');
+        record.providerToken = jwtText;
+        if (!this.acceptToken(kid as string, jwtText, claims.iat))
+          return answer(429, 'TooManyProviderTokenUpdates');
       } catch {
         return answer(403, 'InvalidProviderToken');
       }

@@ -1,4 +1,11 @@
-import type { Batch, DeadLetter, QueuedEvent, WebhookStore, WebhookStoreStats } from '../webhook-store.js';
+import type {
+  Batch,
+  ClaimFairness,
+  DeadLetter,
+  QueuedEvent,
+  WebhookStore,
+  WebhookStoreStats,
+} from '../webhook-store.js';
 
 interface EndpointQueue {
   appId: string;
@@ -49,12 +56,27 @@ export class MemoryWebhookStore implements WebhookStore {
     leaseMs: number,
     limit: number,
     batching: { maxEvents: number; maxBytes: number; newId: () => string },
+    fairness?: ClaimFairness,
   ): Promise<Batch[]> {
     const out: Batch[] = [];
-    const due = [...this.endpoints.values()]
+    let due = [...this.endpoints.values()]
       .filter((q) => (q.batch || q.queue.length > 0) && q.leaseUntil <= now)
       .filter((q) => !q.batch || q.batch.nextAttemptAt <= now)
       .sort((a, b) => (a.batch?.nextAttemptAt ?? 0) - (b.batch?.nextAttemptAt ?? 0));
+    if (fairness) {
+      // Rank each endpoint within its app (most due first), keep what the app's share allows, and
+      // take rank 0 of every app before rank 1 of any (stable: ties stay in due order).
+      const rankInApp = new Map<string, number>();
+      const ranked = due.map((q) => {
+        const rank = rankInApp.get(q.appId) ?? 0;
+        rankInApp.set(q.appId, rank + 1);
+        return { q, rank };
+      });
+      due = ranked
+        .filter(({ q, rank }) => rank < fairness.perApp - (fairness.inflight.get(q.appId) ?? 0))
+        .sort((a, b) => a.rank - b.rank)
+        .map(({ q }) => q);
+    }
     for (const q of due) {
       if (out.length >= limit) break;
       if (!q.batch) {

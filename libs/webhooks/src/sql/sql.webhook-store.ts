@@ -1,6 +1,13 @@
 import type { SqlClient, SqlQueryable } from '@herald/control';
 import type { WebhookEvent } from '../events.js';
-import type { Batch, DeadLetter, QueuedEvent, WebhookStore, WebhookStoreStats } from '../webhook-store.js';
+import type {
+  Batch,
+  ClaimFairness,
+  DeadLetter,
+  QueuedEvent,
+  WebhookStore,
+  WebhookStoreStats,
+} from '../webhook-store.js';
 
 /** How long an event id is remembered per endpoint after it was queued (bus re-deliveries). */
 export const SQL_DEDUP_WINDOW_MS = 24 * 3_600_000;
@@ -90,24 +97,45 @@ export class SqlWebhookStore implements WebhookStore {
     leaseMs: number,
     limit: number,
     batching: { maxEvents: number; maxBytes: number; newId: () => string },
+    fairness?: ClaimFairness,
   ): Promise<Batch[]> {
     if (limit <= 0) return [];
     await this.prune(now);
-    return this.db.transaction(async (tx) => {
-      const due = await tx.query<CursorRow>(
-        `SELECT app_id, endpoint_id, batch_id, attempts, next_attempt_at, last_error
-           FROM webhook_outbox_endpoints c
-          WHERE c.lease_until <= $1
+    const due = `c.lease_until <= $1
             AND ((c.batch_id IS NOT NULL AND c.next_attempt_at <= $1)
               OR (c.batch_id IS NULL AND EXISTS (
-                    SELECT 1 FROM webhook_outbox o WHERE o.app_id = c.app_id AND o.endpoint_id = c.endpoint_id)))
-          ORDER BY CASE WHEN c.batch_id IS NULL THEN 0 ELSE c.next_attempt_at END, c.app_id, c.endpoint_id
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED`,
-        [now, limit],
-      );
+                    SELECT 1 FROM webhook_outbox o WHERE o.app_id = c.app_id AND o.endpoint_id = c.endpoint_id)))`;
+    const order = 'CASE WHEN c.batch_id IS NULL THEN 0 ELSE c.next_attempt_at END, c.app_id, c.endpoint_id';
+    return this.db.transaction(async (tx) => {
+      const rows = fairness
+        ? // Rank each due endpoint within its app, keep the app's share ($3 minus its deliveries in
+          // flight, $4 as JSON), rank 0 of every app first. Rows locked by another replica still
+          // count in the ranking: a replica may take fewer than the share, never more.
+          await tx.query<CursorRow>(
+            `SELECT c.app_id, c.endpoint_id, c.batch_id, c.attempts, c.next_attempt_at, c.last_error
+               FROM webhook_outbox_endpoints c
+               JOIN (SELECT c.app_id, c.endpoint_id,
+                            ROW_NUMBER() OVER (PARTITION BY c.app_id ORDER BY ${order}) - 1 AS rank
+                       FROM webhook_outbox_endpoints c
+                      WHERE ${due}) r ON r.app_id = c.app_id AND r.endpoint_id = c.endpoint_id
+              WHERE ${due}
+                AND r.rank < $3 - COALESCE(($4::jsonb ->> c.app_id)::int, 0)
+              ORDER BY r.rank, ${order}
+              LIMIT $2
+              FOR UPDATE OF c SKIP LOCKED`,
+            [now, limit, fairness.perApp, JSON.stringify(Object.fromEntries(fairness.inflight))],
+          )
+        : await tx.query<CursorRow>(
+            `SELECT app_id, endpoint_id, batch_id, attempts, next_attempt_at, last_error
+               FROM webhook_outbox_endpoints c
+              WHERE ${due}
+              ORDER BY ${order}
+              LIMIT $2
+              FOR UPDATE SKIP LOCKED`,
+            [now, limit],
+          );
       const out: Batch[] = [];
-      for (const c of due) {
+      for (const c of rows) {
         let batchId = c.batch_id;
         let attempts = Number(c.attempts);
         let nextAttemptAt = Number(c.next_attempt_at);
