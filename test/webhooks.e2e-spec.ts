@@ -58,7 +58,10 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 function config(over: Partial<WebhooksConfig> = {}): WebhooksConfig {
   const base = nodeConfigSchema.parse({ webhooks: { allowNetworks: ['127.0.0.1'] } }).webhooks;
-  return { ...base, requestTimeoutMilliseconds: 300, batchSize: 10, ...over };
+  // A generous request timeout: on a loaded machine a PGlite query can hold the event loop long
+  // enough for a short timeout to fail a delivery that the manual clock then never retries. The
+  // test of slow endpoints sets its own short one.
+  return { ...base, requestTimeoutMilliseconds: 10_000, batchSize: 10, ...over };
 }
 
 function endpoint(appId: string, url: string, id = `ep_${appId}`): WebhookEndpoint {
@@ -205,7 +208,7 @@ describe.each(STORES)('webhooks e2e: %s', (_name, openStore) => {
   }, 30_000);
 
   it('slow, then 500, then 410: retried with the same webhook-id, then the endpoint is disabled', async () => {
-    const { recv, publish, sched, d, store } = await setup();
+    const { recv, publish, sched, d, store } = await setup({ cfg: { requestTimeoutMilliseconds: 300 } });
     const r = recv[0];
     r.mode = 'slow';
     await publish('alpha', ev('x', 1));
