@@ -10,40 +10,22 @@
  *
  * Real time throughout: the lease is 1.5 s (renewed every 0.5 s) and the webhook debounce 0.5 s.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Pusher from 'pusher';
-import { createPostgresDatabase } from '@herald/control/testing';
 import {
-  ManagedProcess,
   RestClient,
-  TestClient,
   WebhookReceiver,
-  adminOk,
+  FAST_WEBHOOK_SETTINGS,
   describeWithServices,
   progress,
-  signHs256,
   startCluster,
   waitFor,
   type Cluster,
   type ClusterNode,
 } from '@herald/testing';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const ADMIN_TOKEN = `adm_${randomBytes(24).toString('base64url')}`;
-const MASTER_KEY = randomBytes(32).toString('base64');
 const LEASE_MS = 1500;
 const DEBOUNCE_MS = 500;
-const WEBHOOKS = {
-  allowNetworks: ['127.0.0.1'],
-  requestTimeoutMilliseconds: 1000,
-  backoffInitialMilliseconds: 200,
-  backoffMaxMilliseconds: 1000,
-  occupancyDebounceMilliseconds: DEBOUNCE_MS,
-};
+const WEBHOOKS = { ...FAST_WEBHOOK_SETTINGS, occupancyDebounceMilliseconds: DEBOUNCE_MS };
 const EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'];
 
 /** `name:channel[:user]` of every event the receiver accepted (de-duplicated), in arrival order. */
@@ -57,97 +39,40 @@ function count(r: WebhookReceiver, name: string): number {
   return names(r).filter((n) => n === name).length;
 }
 
-/** Admin API call (libs/testing adminOk): throws on a non-2xx answer. */
-const admin = <T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> =>
-  adminOk<T>(node.url, ADMIN_TOKEN, method, path, body);
-
 describeWithServices(
   ['kafka', 'redis', 'postgres'],
   'cluster-wide occupancy (api, 2 gateways, webhook-dispatcher; Kafka, Redis, PostgreSQL)',
   ([kafka, redis, postgres]) => {
     let cluster: Cluster;
-    let db: Awaited<ReturnType<typeof createPostgresDatabase>>;
-    let dir: string;
-    let dispatcher: ManagedProcess | undefined;
     const receiver = new WebhookReceiver();
-    const clients: TestClient[] = [];
 
     beforeAll(async () => {
-      db = await createPostgresDatabase(postgres);
       cluster = await startCluster({
         kafka,
         redis,
+        postgres,
         gateways: 2,
-        node: {
-          control: { driver: 'postgres', postgresUrl: db.url },
-          admin: { token: ADMIN_TOKEN },
-          webhooks: WEBHOOKS,
-          presence: { occupancyLeaseMilliseconds: LEASE_MS },
-        },
-        env: { HERALD_MASTER_KEY: MASTER_KEY },
+        node: { webhooks: WEBHOOKS, presence: { occupancyLeaseMilliseconds: LEASE_MS } },
       });
-      dir = mkdtempSync(join(tmpdir(), 'herald-cluster-occupancy-'));
-      const configFile = join(dir, 'dispatcher.json');
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          env: 'development',
-          http: { host: '127.0.0.1', port: 0 },
-          log: { level: 'info' },
-          shutdown: { drainSeconds: 1 },
-          drivers: { bus: 'kafka', presence: 'redis', history: 'redis', state: 'redis' },
-          kafka: {
-            brokers: kafka.split(','),
-            topicPrefix: `${cluster.prefix}.`,
-            partitions: 4,
-            replicationFactor: 1,
-          },
-          redis: { url: redis, keyPrefix: `${cluster.prefix}:` },
-          control: { driver: 'postgres', postgresUrl: db.url },
-          webhooks: WEBHOOKS,
-        }),
-      );
-      const env: NodeJS.ProcessEnv = {};
-      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_')) env[k] = v;
-      delete env['NODE_OPTIONS'];
-      Object.assign(env, {
-        NODE_NO_WARNINGS: '1',
-        HERALD_CONFIG: configFile,
-        HERALD_NODE_ID: `${cluster.prefix}-webhook-dispatcher`,
-        HERALD_MASTER_KEY: MASTER_KEY,
-      });
-      dispatcher = new ManagedProcess(
-        'webhook-dispatcher',
-        process.execPath,
-        ['dist/apps/webhook-dispatcher/src/main.js'],
-        env,
-        ROOT,
-      );
-      await dispatcher.waitForLine((l) => l.includes('"msg":"listening"'), 30_000, 'listening');
+      await cluster.startNode('webhook-dispatcher');
       await receiver.start();
     }, 120_000);
 
     afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      if (dispatcher?.running)
-        await dispatcher.kill('SIGTERM', 10_000).catch(() => dispatcher?.kill('SIGKILL'));
       await cluster?.stop();
       await receiver.down();
-      await db?.drop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
     }, 60_000);
 
     it('REST and Pusher listings are cluster-wide; a gateway killed with -9 is swept after its lease, its channels vacated once', async () => {
       const id = 'occ-a';
-      const created = await admin<{ key: { key: string }; secret: { secret: string } }>(
-        cluster.api,
+      const created = await cluster.admin<{ key: { key: string }; secret: { secret: string } }>(
         'POST',
         '/v1/admin/apps',
         { id, namespaces: { chat: { presence: true } } },
       );
       const key = created.key.key;
       const secret = created.secret.secret;
-      await admin(cluster.api, 'POST', `/v1/admin/apps/${id}/webhooks`, {
+      await cluster.admin('POST', `/v1/admin/apps/${id}/webhooks`, {
         url: receiver.url(),
         events: EVENTS,
       });
@@ -163,11 +88,7 @@ describeWithServices(
       const [g1, g2] = cluster.gateways;
 
       const connect = async (node: ClusterNode, user: string, channels: string[]) => {
-        const client = await TestClient.open(
-          `${node.url.replace(/^http/, 'ws')}/connection/websocket?key=${encodeURIComponent(key)}`,
-        );
-        clients.push(client);
-        await client.request({ cmd: 'connect', token: signHs256(secret, { sub: user, aud: id }) });
+        const client = await cluster.connect(node, { id, key, secret }, user);
         for (const channel of channels) await client.request({ cmd: 'subscribe', channel });
         return client;
       };

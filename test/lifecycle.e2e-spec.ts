@@ -1,5 +1,12 @@
 import { DisconnectCode, type Push } from '@herald/protocol';
-import { RawWebSocket, startTestNode, uniqueId, withTimeout, type TestNode } from '@herald/testing';
+import {
+  openStalledSubscriber,
+  publishUntilClosed,
+  startTestNode,
+  uniqueId,
+  withTimeout,
+  type TestNode,
+} from '@herald/testing';
 
 // Connections the server ends on its own: a client too slow to read its messages, and every
 // client when the node shuts down (drain).
@@ -24,29 +31,11 @@ describe('slow consumer', () => {
 
     // The stalled client: a bare TCP socket that completes the handshake, subscribes, then never
     // reads again, so the server's writes pile up in kernel buffers and then in its queue.
-    const stalled = await RawWebSocket.open(node.wsUrl(alpha));
-    stalled.sendText(JSON.stringify({ id: 1, cmd: 'connect', token: alpha.token('slow-stalled') }));
-    const connected = await stalled.nextJson((f) => f['id'] === 1, 'connect reply');
-    const stalledClient = (connected['result'] as { client: string }).client;
-    stalled.sendText(JSON.stringify({ id: 2, cmd: 'subscribe', channel }));
-    await stalled.nextJson((f) => f['id'] === 2, 'subscribe reply');
-    stalled.pause();
+    const { socket: stalled, client } = await openStalledSubscriber(node, alpha, 'slow-stalled', channel);
 
     // Publish 60 KB messages until the server gives up on the stalled client (bounded: 64 MB).
-    const cut = node.serverCloses.wait((c) => c.client === stalledClient, { timeoutMs: 30_000 });
-    let gaveUp = false;
-    void cut.then(
-      () => (gaveUp = true),
-      () => undefined,
-    );
-    const rest = node.rest(alpha);
-    const chunk = 'z'.repeat(60_000);
-    let published = 0;
-    while (!gaveUp && published < 1100) {
-      await rest.publish(channel, { n: published, chunk });
-      published++;
-    }
-    expect((await cut).code).toBe(DisconnectCode.SLOW.code);
+    const { close, published } = await publishUntilClosed(node, alpha, channel, client, { max: 1100 });
+    expect(close.code).toBe(DisconnectCode.SLOW.code);
 
     // The healthy subscriber received every publication, in order.
     const got = await healthy.nextPubs(channel, published, { timeoutMs: 20_000 });

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DisconnectCode } from '@herald/protocol';
-import { RawWebSocket, startTestNode, uniqueId, type TestNode } from '@herald/testing';
+import {
+  openStalledSubscriber,
+  publishUntilClosed,
+  startTestNode,
+  uniqueId,
+  type TestNode,
+} from '@herald/testing';
 
 // /metrics: the Prometheus exposition a scraper reads. Parsed here as a scraper would (families
 // declared by # HELP/# TYPE, every sample in a declared family, label values unescaped, histogram
@@ -186,24 +192,10 @@ describe('/metrics', () => {
     const droppedBefore =
       value(before.families, 'herald_outbound_dropped_frames_total', { transport: 'websocket' }) ?? 0;
 
-    const stalled = await RawWebSocket.open(node.wsUrl(alpha));
-    stalled.sendText(JSON.stringify({ id: 1, cmd: 'connect', token: alpha.token('slow-metrics') }));
-    const connected = await stalled.nextJson((f) => f['id'] === 1, 'connect reply');
-    const stalledClient = (connected['result'] as { client: string }).client;
-    stalled.sendText(JSON.stringify({ id: 2, cmd: 'subscribe', channel }));
-    await stalled.nextJson((f) => f['id'] === 2, 'subscribe reply');
-    stalled.pause();
-
-    const cut = node.serverCloses.wait((c) => c.client === stalledClient, { timeoutMs: 30_000 });
-    let gaveUp = false;
-    void cut.then(
-      () => (gaveUp = true),
-      () => undefined,
-    );
-    const chunk = 'z'.repeat(60_000);
+    const { socket: stalled, client } = await openStalledSubscriber(node, alpha, 'slow-metrics', channel);
     // Bounded: kernel buffers plus a 64 KiB queue fill long before 1000 x 60 KB.
-    for (let n = 0; !gaveUp && n < 1000; n++) await node.rest(alpha).publish(channel, { n, chunk });
-    expect((await cut).code).toBe(DisconnectCode.SLOW.code);
+    const { close } = await publishUntilClosed(node, alpha, channel, client, { max: 1000 });
+    expect(close.code).toBe(DisconnectCode.SLOW.code);
     stalled.resume();
 
     const { families } = await scrape(node);

@@ -11,17 +11,15 @@
  * uncommitted record). Every device gets exactly one push: the two already sent are not sent again
  * (send records in Redis), the three cut off are sent once their claims expire.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createPostgresDatabase } from '@herald/control/testing';
+import { randomBytes } from 'node:crypto';
 import { RedisPresenceRegistry } from '@herald/presence';
 import { RedisConnection } from '@herald/redis';
 import {
   FakeApnsServer,
-  TestClient,
+  adminOk,
   createTestCert,
   describeWithServices,
   progress,
-  signHs256,
   startCluster,
   waitFor,
   type Cluster,
@@ -30,32 +28,15 @@ import {
   type TestCert,
 } from '@herald/testing';
 
-const ADMIN_TOKEN = `adm_${randomBytes(24).toString('base64url')}`;
-const MASTER_KEY = randomBytes(32).toString('base64');
-
-async function call<T>(
-  node: ClusterNode,
-  method: string,
-  path: string,
-  auth: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${auth}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
+/** A REST call with an app's server secret (Bearer); throws on a non-2xx answer. */
+const call = <T>(node: ClusterNode, method: string, path: string, auth: string, body?: unknown): Promise<T> =>
+  adminOk<T>(node.url, auth, method, path, body);
 
 describeWithServices(
   ['kafka', 'redis', 'postgres'],
   'push dispatcher killed mid-batch (api + push-dispatcher processes, Kafka, Redis, PostgreSQL)',
   ([kafka, redis, postgres]) => {
     let cluster: Cluster;
-    let db: Awaited<ReturnType<typeof createPostgresDatabase>>;
     let cert: TestCert;
     let apns: FakeApnsServer;
     let presenceConnection: RedisConnection | undefined;
@@ -65,7 +46,6 @@ describeWithServices(
     }
 
     beforeAll(async () => {
-      db = await createPostgresDatabase(postgres);
       cert = createTestCert();
       // Each dispatcher process signs its own provider token with the shared key: the fake's check of
       // one key's token changing within 20 minutes (libs/testing fake-apns.spec.ts) is off here.
@@ -73,10 +53,9 @@ describeWithServices(
       cluster = await startCluster({
         kafka,
         redis,
+        postgres,
         gateways: 1,
         node: {
-          control: { driver: 'postgres', postgresUrl: db.url },
-          admin: { token: ADMIN_TOKEN },
           push: {
             apnsEndpoint: apns.origin,
             caFile: cert.certFile,
@@ -86,7 +65,6 @@ describeWithServices(
             backoffMaxMilliseconds: 1000,
           },
         },
-        env: { HERALD_MASTER_KEY: MASTER_KEY },
       });
     }, 90_000);
 
@@ -95,34 +73,15 @@ describeWithServices(
       await cluster?.stop();
       await apns?.close();
       cert?.dispose();
-      await db?.drop();
     }, 60_000);
 
     it('sends each device exactly one push when a dispatcher dies mid-batch and another takes over', async () => {
       const first = await cluster.startNode('push-dispatcher');
-      const created = await call<{ secret: { secret: string } }>(
-        cluster.api,
-        'POST',
-        '/v1/admin/apps',
-        ADMIN_TOKEN,
-        {
-          id: 'pushy',
-        },
-      );
-      const secret = created.secret.secret;
-      const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      apns.addKey(
-        'TEAM000001',
-        'KEY0000001',
-        ec.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      );
-      await call(cluster.api, 'PUT', '/v1/admin/apps/pushy/push/apns', ADMIN_TOKEN, {
-        key_p8: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        key_id: 'KEY0000001',
-        team_id: 'TEAM000001',
-        bundle_id: 'com.example.pushy',
-        environment: 'sandbox',
+      const created = await cluster.admin<{ secret: { secret: string } }>('POST', '/v1/admin/apps', {
+        id: 'pushy',
       });
+      const secret = created.secret.secret;
+      await cluster.admin('PUT', '/v1/admin/apps/pushy/push/apns', apns.newCredential('com.example.pushy'));
       const tokens = Array.from({ length: 5 }, () => randomBytes(32).toString('hex'));
       for (const token of tokens)
         await call(cluster.api, 'POST', '/v1/apps/pushy/users/crash/devices', secret, {
@@ -181,27 +140,13 @@ describeWithServices(
       const dispatcher =
         cluster.nodes.find((n) => n.role === 'push-dispatcher' && n.process.running) ??
         (await cluster.startNode('push-dispatcher'));
-      const created = await call<{ key: { key: string }; secret: { secret: string } }>(
-        cluster.api,
+      const created = await cluster.admin<{ key: { key: string }; secret: { secret: string } }>(
         'POST',
         '/v1/admin/apps',
-        ADMIN_TOKEN,
         { id: 'presy' },
       );
       const secret = created.secret.secret;
-      const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      apns.addKey(
-        'TEAM000002',
-        'KEY0000002',
-        ec.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      );
-      await call(cluster.api, 'PUT', '/v1/admin/apps/presy/push/apns', ADMIN_TOKEN, {
-        key_p8: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        key_id: 'KEY0000002',
-        team_id: 'TEAM000002',
-        bundle_id: 'com.example.presy',
-        environment: 'sandbox',
-      });
+      await cluster.admin('PUT', '/v1/admin/apps/presy/push/apns', apns.newCredential('com.example.presy'));
       const token = randomBytes(32).toString('hex');
       await call(cluster.api, 'POST', '/v1/apps/presy/users/ada/devices', secret, {
         platform: 'apns',
@@ -212,11 +157,8 @@ describeWithServices(
       const presence = new RedisPresenceRegistry({ connection: presenceConnection });
 
       const [gateway] = cluster.gateways;
-      const client = await TestClient.open(
-        `${gateway.url.replace(/^http/, 'ws')}/connection/websocket?key=${encodeURIComponent(created.key.key)}`,
-      );
+      const client = await cluster.connect(gateway, { id: 'presy', key: created.key.key, secret }, 'ada');
       try {
-        await client.request({ cmd: 'connect', token: signHs256(secret, { aud: 'presy', sub: 'ada' }) });
         expect(await presence.isUserOnline('presy', 'ada')).toBe(true);
         const { message_id: first } = await call<{ message_id: string }>(
           cluster.api,

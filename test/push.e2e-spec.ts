@@ -5,11 +5,7 @@
  * servers of libs/testing on loopback, with credentials uploaded through the admin API.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BUS, Topics, partitionOf, type Bus } from '@herald/bus';
-import { nodeConfigSchema } from '@herald/config';
 import { Hub, SessionSupervisor } from '@herald/core';
 import { DisconnectCode } from '@herald/protocol';
 import { PRESENCE_REGISTRY, type PresenceRegistry } from '@herald/presence';
@@ -20,14 +16,16 @@ import {
   type PushOutcomeReport,
   type PushStateStore,
 } from '@herald/push';
-import { startNode, type RunningNode } from '@herald/runtime';
+import type { RunningNode } from '@herald/runtime';
 import {
   EventLog,
   FakeApnsServer,
+  adminRequest,
   FakeFcmServer,
   TestClient,
   createTestCert,
   signHs256,
+  startStandalone,
   waitFor,
   type PubOf,
   type TestCert,
@@ -36,7 +34,6 @@ import { decodeEventRecord, type EventRecord } from '@herald/webhooks';
 import { Herald, type PublicationEvent } from '@herald/sdk';
 import { nextEvent } from '@herald/sdk/testing';
 import WebSocket from 'ws';
-import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
 
 const ADMIN = `adm_${randomBytes(24).toString('base64url')}`;
 
@@ -44,24 +41,9 @@ interface Json {
   [k: string]: unknown;
 }
 
-async function http<T = Json>(
-  base: string,
-  method: string,
-  path: string,
-  auth: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${auth}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
-}
+/** A call with a Bearer token (the admin token or an app's server secret): its status and JSON body. */
+const http = <T = Json>(base: string, method: string, path: string, auth: string, body?: unknown) =>
+  adminRequest<T>(base, auth, method, path, body);
 
 function apnsToken(): string {
   return randomBytes(32).toString('hex');
@@ -75,8 +57,8 @@ interface TestApp {
   id: string;
   key: string;
   secret: string;
-  team: string;
-  /** APNs key id (undefined without an APNs credential). */
+  /** APNs team and key id (undefined without an APNs credential). */
+  team?: string;
   keyId?: string;
   bundle: string;
   fcmAccount: string;
@@ -84,7 +66,6 @@ interface TestApp {
 }
 
 describe('mobile push through the standalone node', () => {
-  let dir: string;
   let cert: TestCert;
   let apns: FakeApnsServer;
   let fcm: FakeFcmServer;
@@ -97,32 +78,21 @@ describe('mobile push through the standalone node', () => {
   const sdks: Herald[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-push-'));
     cert = createTestCert();
     apns = await new FakeApnsServer(cert).listen();
     fcm = await new FakeFcmServer().listen();
-    node = await startNode({
-      role: 'standalone',
-      module: (c) => StandaloneModule.forRoot(c),
-      websocket: true,
-      config: nodeConfigSchema.parse({
-        env: 'development',
-        http: { host: '127.0.0.1', port: 0 },
-        log: { level: 'silent' },
-        shutdown: { drainSeconds: 1 },
-        admin: { token: ADMIN },
-        control: { driver: 'pglite', dataDir: join(dir, 'data') },
-        push: {
-          apnsEndpoint: apns.origin,
-          fcmEndpoint: fcm.origin,
-          caFile: cert.certFile,
-          maxDevicesPerUser: 3,
-          maxAttempts: 3,
-          backoffInitialMilliseconds: 50,
-          backoffMaxMilliseconds: 2000,
-          unackedDelayMilliseconds: 500,
-        },
-      }),
+    node = await startStandalone({
+      admin: { token: ADMIN },
+      push: {
+        apnsEndpoint: apns.origin,
+        fcmEndpoint: fcm.origin,
+        caFile: cert.certFile,
+        maxDevicesPerUser: 3,
+        maxAttempts: 3,
+        backoffInitialMilliseconds: 50,
+        backoffMaxMilliseconds: 2000,
+        unackedDelayMilliseconds: 500,
+      },
     });
     node.app.get(PushDispatcher).listeners.add((o) => outcomes.push(o));
     // The webhook events the dispatcher produces (push_delivered / push_failed), as the bus carries them.
@@ -145,7 +115,6 @@ describe('mobile push through the standalone node', () => {
     await apns?.close();
     await fcm?.close();
     cert?.dispose();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function createApp(id: string, withApns = true): Promise<TestApp> {
@@ -159,19 +128,10 @@ describe('mobile push through the standalone node', () => {
       },
     );
     expect(created.status).toBe(201);
-    const team = randomBytes(5).toString('hex').toUpperCase();
-    const keyId = randomBytes(5).toString('hex').toUpperCase();
     const bundle = `com.example.${id}`;
-    if (withApns) {
-      const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-      apns.addKey(team, keyId, ec.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-      const up = await http(node.url, 'PUT', `/v1/admin/apps/${id}/push/apns`, ADMIN, {
-        key_p8: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        key_id: keyId,
-        team_id: team,
-        bundle_id: bundle,
-        environment: 'sandbox',
-      });
+    const credential = withApns ? apns.newCredential(bundle) : undefined;
+    if (credential) {
+      const up = await http(node.url, 'PUT', `/v1/admin/apps/${id}/push/apns`, ADMIN, credential);
       expect(up.status).toBeLessThan(300);
     }
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -196,8 +156,7 @@ describe('mobile push through the standalone node', () => {
       id,
       key: created.body.key.key,
       secret: created.body.secret.secret,
-      team,
-      ...(withApns ? { keyId } : {}),
+      ...(credential ? { team: credential.team_id, keyId: credential.key_id } : {}),
       bundle,
       fcmAccount,
       fcmProject,

@@ -6,17 +6,18 @@
  * does. Nothing is injected: every event comes from what the clients do.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import PusherJs, { type Channel } from 'pusher-js';
 import PusherServer from 'pusher';
-import { nodeConfigSchema } from '@herald/config';
-import { startNode, type RunningNode } from '@herald/runtime';
-import { signHs256, TestClient, withTimeout } from '@herald/testing';
-import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
+import type { RunningNode } from '@herald/runtime';
+import {
+  adminRequest,
+  onceBound,
+  signHs256,
+  startStandalone,
+  TestClient,
+  WebhookReceiver,
+  type BindTarget,
+} from '@herald/testing';
 
 // pusher-js is CommonJS whose module.exports is the class; its typings describe an ES default export.
 const Pusher = PusherJs as unknown as typeof PusherJs.default;
@@ -27,81 +28,28 @@ const WAIT_MS = 15_000;
 /** pusher.webhookCoalesceMilliseconds of the node: long enough for two subscribes to share a window. */
 const COALESCE_MS = 1500;
 
-interface Delivery {
-  path: string;
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-}
-
 type PusherWebhookEvent = Record<string, unknown> & { name: string; channel: string };
 
-function once<T = unknown>(
-  target: {
-    bind(e: string, cb: (data: T) => void): unknown;
-    unbind(e: string, cb: (data: T) => void): unknown;
-  },
-  event: string,
-): Promise<T> {
-  let handler: ((data: T) => void) | undefined;
-  const p = new Promise<T>((resolve) => {
-    handler = (data: T) => resolve(data);
-    target.bind(event, handler);
-  });
-  return withTimeout(p, WAIT_MS, `no ${event}`).finally(() => {
-    if (handler) target.unbind(event, handler);
-  });
-}
-
+const once = <T = unknown>(target: BindTarget<T>, event: string): Promise<T> =>
+  onceBound<T>(target, event, WAIT_MS);
 const subscribed = (ch: Channel) => once(ch, 'pusher:subscription_succeeded');
 
 describe('Pusher chain: pusher-js → Herald → Pusher-format HTTP webhooks', () => {
-  let dir: string;
   let node: RunningNode;
-  let receiver: Server;
-  let base: string;
-  const got: Delivery[] = [];
-  let waiters: (() => void)[] = [];
+  /** Records every POST (path, headers, raw body) and answers 200. */
+  const receiver = new WebhookReceiver();
+  const got = receiver.all;
   const clients: Pusher[] = [];
   const natives: TestClient[] = [];
 
-  const until = (pred: () => boolean, what: string): Promise<void> =>
-    withTimeout(
-      (async () => {
-        while (!pred()) await new Promise<void>((ok) => waiters.push(ok));
-      })(),
-      WAIT_MS,
-      what,
-    );
+  const until = (pred: () => boolean, what: string): Promise<void> => receiver.until(pred, what, WAIT_MS);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-pusher-webhooks-http-'));
-    receiver = createServer((req, res) => {
-      let rawBody = '';
-      req.on('data', (c: Buffer) => (rawBody += c.toString()));
-      req.on('end', () => {
-        got.push({ path: req.url ?? '', headers: req.headers, rawBody });
-        res.writeHead(200).end();
-        const w = waiters;
-        waiters = [];
-        w.forEach((f) => f());
-      });
-    });
-    await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
-    base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    node = await startNode({
-      role: 'standalone',
-      module: (c) => StandaloneModule.forRoot(c),
-      websocket: true,
-      config: nodeConfigSchema.parse({
-        env: 'development',
-        http: { host: '127.0.0.1', port: 0 },
-        log: { level: 'silent' },
-        shutdown: { drainSeconds: 1 },
-        admin: { token: ADMIN },
-        control: { driver: 'pglite', dataDir: join(dir, 'data') },
-        webhooks: { allowNetworks: ['127.0.0.1'], occupancyDebounceMilliseconds: 0 },
-        pusher: { webhookCoalesceMilliseconds: COALESCE_MS },
-      }),
+    await receiver.start();
+    node = await startStandalone({
+      admin: { token: ADMIN },
+      webhooks: { allowNetworks: ['127.0.0.1'], occupancyDebounceMilliseconds: 0 },
+      pusher: { webhookCoalesceMilliseconds: COALESCE_MS },
     });
   }, 60_000);
 
@@ -112,20 +60,11 @@ describe('Pusher chain: pusher-js → Herald → Pusher-format HTTP webhooks', (
 
   afterAll(async () => {
     await node?.close();
-    receiver.closeAllConnections();
-    await new Promise<void>((ok) => receiver.close(() => ok()));
-    rmSync(dir, { recursive: true, force: true });
+    await receiver.down();
   });
 
-  async function admin<T>(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${node.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
-  }
+  const admin = <T>(method: string, path: string, body?: unknown) =>
+    adminRequest<T>(node.url, ADMIN, method, path, body);
 
   /** An app with a Pusher-format endpoint for every Pusher event; the server library for it. */
   async function setup(app: string) {
@@ -138,7 +77,7 @@ describe('Pusher chain: pusher-js → Herald → Pusher-format HTTP webhooks', (
     const key = created.body.key.key;
     const secret = created.body.secret.secret;
     const hook = await admin('POST', `/v1/admin/apps/${app}/webhooks`, {
-      url: `${base}/hooks/${app}`,
+      url: receiver.url(`/hooks/${app}`),
       format: 'pusher',
       events: [
         'channel_occupied',

@@ -6,11 +6,9 @@
  */
 import WebSocket from 'ws';
 import { BUS, Topics, type Bus, type BusSubscription } from '@herald/bus';
-import { nodeConfigSchema } from '@herald/config';
-import { startNode, type RunningNode } from '@herald/runtime';
-import { testConfigInput, withTimeout } from '@herald/testing';
+import type { RunningNode } from '@herald/runtime';
+import { startStandalone, testConfigInput, withTimeout } from '@herald/testing';
 import { hmacHex } from '@herald/pusher';
-import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
 
 interface Ev {
   name: string;
@@ -37,16 +35,7 @@ describe('Pusher connections produce lifecycle events', () => {
     );
 
   beforeAll(async () => {
-    const config = nodeConfigSchema.parse({
-      ...testConfigInput(),
-      webhooks: { occupancyDebounceMilliseconds: 0 },
-    });
-    node = await startNode({
-      role: 'standalone',
-      module: (c) => StandaloneModule.forRoot(c),
-      websocket: true,
-      config,
-    });
+    node = await startStandalone({ ...testConfigInput(), webhooks: { occupancyDebounceMilliseconds: 0 } });
     sub = await node.app.get<Bus>(BUS).subscribe(Topics.EVENTS, {}, async (r) => {
       const rec = JSON.parse(r.value.toString('utf8')) as { app: string; event: Ev };
       if (rec.app === 'alpha') events.push(rec.event);

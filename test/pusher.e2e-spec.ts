@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import PusherJs, { type Channel, type PresenceChannel } from 'pusher-js';
 import PusherServer from 'pusher';
 import WebSocket from 'ws';
-import { startTestNode, type TestApp, type TestNode, withTimeout } from '@herald/testing';
+import { onceBound, startTestNode, type TestApp, type TestNode, withTimeout } from '@herald/testing';
 import { hmacHex } from '@herald/pusher';
 
 const WAIT_MS = 5000;
@@ -16,25 +16,6 @@ const WAIT_MS = 5000;
 // pusher-js is CommonJS whose module.exports is the class; its typings describe an ES default export.
 const Pusher = PusherJs as unknown as typeof PusherJs.default;
 type Pusher = InstanceType<typeof Pusher>;
-
-/** Resolves with the first `event` on a pusher-js channel or connection (bind/unbind interface). */
-function once<T = unknown>(
-  target: {
-    bind(e: string, cb: (data: T) => void): unknown;
-    unbind(e: string, cb: (data: T) => void): unknown;
-  },
-  event: string,
-  timeoutMs = WAIT_MS,
-): Promise<T> {
-  let handler: ((data: T) => void) | undefined;
-  const p = new Promise<T>((resolve) => {
-    handler = (data: T) => resolve(data);
-    target.bind(event, handler);
-  });
-  return withTimeout(p, timeoutMs, `no ${event}`).finally(() => {
-    if (handler) target.unbind(event, handler);
-  });
-}
 
 /** Collects every `event` on a target, for "was NOT delivered" checks after a sentinel. */
 function collect<T = unknown>(
@@ -60,9 +41,9 @@ interface Harness {
 
 const masterKey = randomBytes(32).toString('base64');
 
-async function harness(node: TestNode): Promise<Harness> {
-  const app = node.apps.alpha;
-  const server = new PusherServer({
+/** The official server library pointed at `node`, as `app`'s backend. */
+function pusherServer(node: TestNode, app: TestApp): PusherServer {
+  return new PusherServer({
     appId: app.id,
     key: app.key,
     secret: app.secret,
@@ -71,6 +52,11 @@ async function harness(node: TestNode): Promise<Harness> {
     useTLS: false,
     encryptionMasterKeyBase64: masterKey,
   });
+}
+
+async function harness(node: TestNode): Promise<Harness> {
+  const app = node.apps.alpha;
+  const server = pusherServer(node, app);
   const clients: Pusher[] = [];
   const h: Harness = {
     node,
@@ -105,7 +91,7 @@ async function harness(node: TestNode): Promise<Harness> {
         },
       });
       clients.push(p);
-      await once(p.connection, 'connected');
+      await onceBound(p.connection, 'connected');
       return p;
     },
   };
@@ -113,7 +99,7 @@ async function harness(node: TestNode): Promise<Harness> {
 }
 
 function subscribed(channel: Channel): Promise<unknown> {
-  return once(channel, 'pusher:subscription_succeeded');
+  return onceBound(channel, 'pusher:subscription_succeeded');
 }
 
 /** A raw Pusher socket: every frame parsed, awaited by predicate; the close event recorded. */
@@ -215,7 +201,7 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     const p = await h.client();
     const ch = p.subscribe('public-news');
     await subscribed(ch);
-    const got = once<{ n: number }>(ch, 'headline');
+    const got = onceBound<{ n: number }>(ch, 'headline');
     await h.server.trigger('public-news', 'headline', { n: 1 });
     expect(await got).toEqual({ n: 1 });
   });
@@ -224,12 +210,12 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     const good = await h.client();
     const ch = good.subscribe('private-room');
     await subscribed(ch);
-    const got = once(ch, 'secret');
+    const got = onceBound(ch, 'secret');
     await h.server.trigger('private-room', 'secret', 'hello');
     expect(await got).toBe('hello');
 
     const bad = await h.client({ badAuth: true });
-    const err = await once<{ type: string; status: number }>(
+    const err = await onceBound<{ type: string; status: number }>(
       bad.subscribe('private-room'),
       'pusher:subscription_error',
     );
@@ -243,7 +229,7 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     expect(chA.members.count).toBe(1);
     expect(chA.members.me).toEqual({ id: 'alice', info: { name: 'Alice' } });
 
-    const added = once<{ id: string; info: unknown }>(chA, 'pusher:member_added');
+    const added = onceBound<{ id: string; info: unknown }>(chA, 'pusher:member_added');
     const b = await h.client({ presence: { user_id: 'bob', user_info: { name: 'Bob' } } });
     const chB = b.subscribe('presence-lobby') as PresenceChannel;
     await subscribed(chB);
@@ -255,7 +241,7 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     };
     expect(users.users.map((u) => u.id).sort()).toEqual(['alice', 'bob']);
 
-    const removed = once<{ id: string }>(chA, 'pusher:member_removed');
+    const removed = onceBound<{ id: string }>(chA, 'pusher:member_removed');
     b.disconnect();
     expect((await removed).id).toBe('bob');
   });
@@ -278,7 +264,7 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     expect(await withTimeout(got, WAIT_MS, 'client event')).toEqual({ typing: true });
     expect(meta).toEqual({ user_id: 'alice' });
     // A sentinel published after the client event reaches A after it would have: nothing echoed.
-    const sentinel = once(chA, 'sentinel');
+    const sentinel = onceBound(chA, 'sentinel');
     await h.server.trigger('presence-typing', 'sentinel', {});
     await sentinel;
     expect(echoed).toEqual([]);
@@ -288,7 +274,7 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     const a = await h.client();
     const ch = a.subscribe('private-spam');
     await subscribed(ch);
-    const error = once<{ data: { code: number } }>(a.connection, 'error');
+    const error = onceBound<{ data: { code: number } }>(a.connection, 'error');
     for (let i = 0; i < 50; i++) ch.trigger('client-spam', { i });
     expect((await error).data.code).toBe(4301);
   });
@@ -297,7 +283,7 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     const p = await h.client();
     const ch = p.subscribe('private-encrypted-vault');
     await subscribed(ch);
-    const got = once(ch, 'gold');
+    const got = onceBound(ch, 'gold');
     await h.server.trigger('private-encrypted-vault', 'gold', { bars: 3 });
     expect(await got).toEqual({ bars: 3 });
   });
@@ -305,12 +291,12 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
   it('serves cache channels from history, or cache_miss when empty', async () => {
     const p = await h.client();
     const empty = p.subscribe('cache-empty');
-    await once(empty, 'pusher:cache_miss');
+    await onceBound(empty, 'pusher:cache_miss');
 
     await h.server.trigger('cache-prices', 'price', { v: 1 });
     await h.server.trigger('cache-prices', 'price', { v: 2 });
     const ch = p.subscribe('cache-prices');
-    expect(await once(ch, 'price')).toEqual({ v: 2 });
+    expect(await onceBound(ch, 'price')).toEqual({ v: 2 });
   });
 
   it('signs in users and delivers sendToUser and Herald user publishes', async () => {
@@ -324,10 +310,10 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     );
     p.signin();
     await withTimeout(userChannelReady, WAIT_MS, 'server-to-user subscription');
-    const got = once(p.user, 'note');
+    const got = onceBound(p.user, 'note');
     await h.server.sendToUser('carol', 'note', { hi: 1 });
     expect(await got).toEqual({ hi: 1 });
-    const native = once(p.user, 'message');
+    const native = onceBound(p.user, 'message');
     await node.rest(h.app).publishToUser('carol', { plain: true });
     expect(await native).toEqual({ plain: true });
   });
@@ -409,10 +395,10 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     expect(pub.data).toEqual({ event: 'from-pusher', data: JSON.stringify({ a: 1 }) });
 
     // REST v1 -> Pusher: an envelope keeps its event name; other data arrives as `message`.
-    const named = once(ch, 'greet');
+    const named = onceBound(ch, 'greet');
     await node.rest(h.app).publish('shared-room', { event: 'greet', data: { b: 2 } });
     expect(await named).toEqual({ b: 2 });
-    const plain = once(ch, 'message');
+    const plain = onceBound(ch, 'message');
     await node.rest(h.app).publish('shared-room', { c: 3 });
     expect(await plain).toEqual({ c: 3 });
 
@@ -437,10 +423,10 @@ describe('Pusher protocol: pusher-js and the pusher server library', () => {
     const chB = b.subscribe('excl');
     await Promise.all([subscribed(chA), subscribed(chB)]);
     const seenByA = collect(chA, 'x');
-    const gotB = once(chB, 'x');
+    const gotB = onceBound(chB, 'x');
     await h.server.trigger('excl', 'x', { n: 1 }, { socket_id: a.connection.socket_id });
     await gotB;
-    const sentinel = once(chA, 'sentinel');
+    const sentinel = onceBound(chA, 'sentinel');
     await h.server.trigger('excl', 'sentinel', {});
     await sentinel;
     expect(seenByA).toEqual([]);
@@ -642,14 +628,7 @@ describe('Pusher protocol: channel prefixes over namespace options', () => {
 
   it('keeps the last event of cache- channels, published by either API', async () => {
     const app = node.apps.beta;
-    const server = new PusherServer({
-      appId: app.id,
-      key: app.key,
-      secret: app.secret,
-      host: '127.0.0.1',
-      port: String(node.port),
-      useTLS: false,
-    });
+    const server = pusherServer(node, app);
     await server.trigger('cache-a', 'tick', { n: 1 });
     await node.rest(app).publish('cache-b', { event: 'tock', data: { n: 2 } });
     const raw = RawPusher.open(`${node.url.replace(/^http/, 'ws')}/app/${app.key}?protocol=7`);

@@ -1,16 +1,15 @@
-import WebSocket from 'ws';
-import { EventSource } from 'eventsource';
 import { Hub, SessionSupervisor, SHUTDOWN_RECONNECT_DELAY_MS } from '@herald/core';
 import { DisconnectCode, type DisconnectDef } from '@herald/protocol';
-import {
-  Herald,
-  type HeraldOptions,
-  type PublicationEvent,
-  type Subscription,
-  type TransportName,
-} from '@herald/sdk';
+import type { Herald, TransportName } from '@herald/sdk';
 import { nextEvent, TcpProxy, type TcpProxyOptions } from '@herald/sdk/testing';
-import { startTestNode, uniqueId, type TestNode } from '@herald/testing';
+import {
+  collectPublications,
+  SdkClients,
+  startTestNode,
+  uniqueId,
+  type SdkClientOptions,
+  type TestNode,
+} from '@herald/testing';
 
 // The SDK against disconnects the SERVER decides (test/sdk.e2e-spec.ts covers network drops):
 // - a reconnect code (3007 force_reconnect, sent through the node's control path, the one the REST
@@ -23,7 +22,7 @@ import { startTestNode, uniqueId, type TestNode } from '@herald/testing';
 //   then SSE broken (connection dropped, or buffered so it never connects), ends on long-poll.
 
 let node: TestNode;
-const clients: Herald[] = [];
+const sdk = new SdkClients();
 const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
@@ -31,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
+  sdk.disconnectAll();
   await Promise.all(proxies.splice(0).map((p) => p.close()));
 });
 
@@ -39,20 +38,9 @@ afterAll(async () => {
   await node?.close();
 });
 
-function client(options: Partial<HeraldOptions> & { user?: string; on?: TestNode } = {}): Herald {
-  const { user = uniqueId('u'), on = node, ...rest } = options;
-  const c = new Herald({
-    url: on.url,
-    key: on.apps.alpha.key,
-    token: on.apps.alpha.token(user),
-    WebSocket,
-    EventSource,
-    fetch: globalThis.fetch,
-    backoff: { baseMs: 20, maxMs: 200 },
-    ...rest,
-  });
-  clients.push(c);
-  return c;
+/** An SDK client of the alpha app of `on` (default: the suite's node); libs/testing SdkClients. */
+function client({ on = node, ...options }: SdkClientOptions & { on?: TestNode } = {}): Herald {
+  return sdk.create(on, options);
 }
 
 async function proxy(target: string, options: TcpProxyOptions = {}): Promise<TcpProxy> {
@@ -64,28 +52,6 @@ async function proxy(target: string, options: TcpProxyOptions = {}): Promise<Tcp
 /** The node closes every connection of `user` with `def`, as a control-bus disconnect does. */
 function serverDisconnect(on: TestNode, user: string, def: DisconnectDef): void {
   on.get(Hub).applyControl({ k: 'disconnect', a: on.apps.alpha.id, u: user, code: def.code });
-}
-
-function collect(sub: Subscription) {
-  const got: PublicationEvent[] = [];
-  const waiters: { n: number; resolve: () => void }[] = [];
-  sub.on('publication', (p) => {
-    got.push(p);
-    for (const w of waiters.filter((w) => got.length >= w.n)) w.resolve();
-  });
-  return {
-    texts: () => got.map((p) => (p.data as { n: number }).n),
-    count(n: number, timeoutMs = 8000): Promise<void> {
-      if (got.length >= n) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`only ${got.length} of ${n} publications within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
-      });
-    },
-  };
 }
 
 async function publish(on: TestNode, channel: string, from: number, to: number): Promise<void> {
@@ -124,7 +90,7 @@ describe.each(ALL)('server-sent disconnect codes over %s', (transport) => {
     c.connect();
     const channels = [`chat:${uniqueId('a')}`, `chat:${uniqueId('b')}`, uniqueId('plain')];
     const subs = channels.map((ch) => c.subscribe(ch));
-    const inboxes = subs.map(collect);
+    const inboxes = subs.map((s) => collectPublications(s));
     await Promise.all(subs.map((s) => s.ready()));
     for (const ch of channels) await publish(node, ch, 1, 2);
     await Promise.all(inboxes.map((i) => i.count(2)));
@@ -186,7 +152,7 @@ describe.each(ALL)('a draining node (3001 with reconnect advice) over %s', (tran
   });
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.disconnect();
+    sdk.disconnectAll();
     await Promise.all([draining.close(), other.close()]);
   });
 
@@ -199,7 +165,7 @@ describe.each(ALL)('a draining node (3001 with reconnect advice) over %s', (tran
     const first = await connected;
     const channel = `chat:${uniqueId('drain')}`;
     const sub = c.subscribe(channel);
-    const inbox = collect(sub);
+    const inbox = collectPublications(sub);
     await sub.ready();
     await publish(draining, channel, 1, 1);
     await inbox.count(1);
@@ -272,7 +238,7 @@ describe('fallback after failures', () => {
 
       const channel = `chat:${uniqueId('room')}`;
       const sub = c.subscribe(channel);
-      const inbox = collect(sub);
+      const inbox = collectPublications(sub);
       await sub.ready();
       await sub.publish({ n: 1 });
       await publish(node, channel, 2, 3);

@@ -1,15 +1,16 @@
-import WebSocket from 'ws';
-import { EventSource } from 'eventsource';
 import { DisconnectCode } from '@herald/protocol';
-import {
-  Herald,
-  type HeraldOptions,
-  type PublicationEvent,
-  type Subscription,
-  type TransportName,
-} from '@herald/sdk';
+import type { Herald, TransportName } from '@herald/sdk';
 import { nextEvent, TcpProxy } from '@herald/sdk/testing';
-import { nowSec, startTestNode, uniqueId, type TestApp, type TestNode } from '@herald/testing';
+import {
+  collectPublications,
+  nowSec,
+  SdkClients,
+  startTestNode,
+  uniqueId,
+  type SdkClientOptions,
+  type TestApp,
+  type TestNode,
+} from '@herald/testing';
 
 // The client SDK (libs/sdk) against a real node in this process, in Node 20 with `ws` and
 // `eventsource` injected as a browser would provide WebSocket and EventSource. Network conditions
@@ -17,7 +18,7 @@ import { nowSec, startTestNode, uniqueId, type TestApp, type TestNode } from '@h
 
 let node: TestNode;
 let app: TestApp;
-const clients: Herald[] = [];
+const sdk = new SdkClients();
 const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
@@ -26,7 +27,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
+  sdk.disconnectAll();
   await Promise.all(proxies.splice(0).map((p) => p.close()));
 });
 
@@ -34,51 +35,15 @@ afterAll(async () => {
   await node?.close();
 });
 
-function client(options: Partial<HeraldOptions> & { user?: string } = {}): Herald {
-  const { user = uniqueId('u'), ...rest } = options;
-  const c = new Herald({
-    url: node.url,
-    key: app.key,
-    token: rest.getToken ? undefined : app.token(user),
-    WebSocket,
-    EventSource,
-    fetch: globalThis.fetch,
-    // Small windows keep the suite fast; the shape (full jitter, cap) is unit-tested.
-    backoff: { baseMs: 20, maxMs: 200 },
-    ...rest,
-  });
-  clients.push(c);
-  return c;
+/** An SDK client of the node's alpha app (libs/testing SdkClients: ws, eventsource, small backoff). */
+function client(options: SdkClientOptions = {}): Herald {
+  return sdk.create(node, options);
 }
 
 async function proxy(refuseUpgrades = false): Promise<TcpProxy> {
   const p = await TcpProxy.start(node.url, { refuseUpgrades });
   proxies.push(p);
   return p;
-}
-
-/** Collects a subscription's publications and resolves once `n` have arrived. */
-function collect(sub: Subscription) {
-  const got: PublicationEvent[] = [];
-  const waiters: { n: number; resolve: () => void }[] = [];
-  sub.on('publication', (p) => {
-    got.push(p);
-    for (const w of waiters.filter((w) => got.length >= w.n)) w.resolve();
-  });
-  return {
-    got,
-    texts: () => got.map((p) => (p.data as { n: number }).n),
-    count(n: number, timeoutMs = 8000): Promise<void> {
-      if (got.length >= n) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`only ${got.length} of ${n} publications within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
-      });
-    },
-  };
 }
 
 async function publish(channel: string, from: number, to: number): Promise<void> {
@@ -98,7 +63,7 @@ describe.each(ALL)('over %s', (transport) => {
 
     const channel = `chat:${uniqueId('room')}`;
     const sub = c.subscribe(channel);
-    const inbox = collect(sub);
+    const inbox = collectPublications(sub);
     const subscribed = await nextEvent(sub, 'subscribed');
     expect(subscribed).toMatchObject({ recoverable: true, wasRecovering: false });
 
@@ -121,7 +86,7 @@ describe.each(ALL)('over %s', (transport) => {
     c.connect();
     const channel = `chat:${uniqueId('room')}`;
     const sub = c.subscribe(channel);
-    const inbox = collect(sub);
+    const inbox = collectPublications(sub);
     await nextEvent(sub, 'subscribed');
     await publish(channel, 1, 3);
     await inbox.count(3);
@@ -155,7 +120,7 @@ describe('recovery limits', () => {
     // Default namespace of the test apps: history of 10.
     const channel = uniqueId('room');
     const sub = c.subscribe(channel);
-    const inbox = collect(sub);
+    const inbox = collectPublications(sub);
     await nextEvent(sub, 'subscribed');
     await publish(channel, 1, 1);
     await inbox.count(1);
@@ -247,7 +212,7 @@ describe('fallback', () => {
 
     const channel = `chat:${uniqueId('room')}`;
     const sub = c.subscribe(channel);
-    const inbox = collect(sub);
+    const inbox = collectPublications(sub);
     await nextEvent(sub, 'subscribed');
     await sub.publish({ n: 1 });
     await inbox.count(1);

@@ -5,26 +5,21 @@
  * APNs server of libs/testing on loopback, and the dispatcher's events delivered as signed
  * webhooks to the endpoint that subscribed to them (and to no other app's endpoint).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { nodeConfigSchema } from '@herald/config';
-import { startNode, type RunningNode } from '@herald/runtime';
+import { randomBytes } from 'node:crypto';
+import type { RunningNode } from '@herald/runtime';
 import {
   FakeApnsServer,
   WebhookReceiver,
   adminRequest,
   createTestCert,
+  startStandalone,
   type ReceivedEvent,
   type TestCert,
 } from '@herald/testing';
-import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
 
 const ADMIN = `adm_${randomBytes(24).toString('base64url')}`;
 
 describe('push_delivered / push_failed reach a real webhook receiver', () => {
-  let dir: string;
   let cert: TestCert;
   let apns: FakeApnsServer;
   let node: RunningNode;
@@ -36,29 +31,18 @@ describe('push_delivered / push_failed reach a real webhook receiver', () => {
     adminRequest<T>(node.url, auth, method, path, body);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-webhooks-push-'));
     cert = createTestCert();
     apns = await new FakeApnsServer(cert).listen();
     await receiver.start();
-    node = await startNode({
-      role: 'standalone',
-      module: (c) => StandaloneModule.forRoot(c),
-      websocket: true,
-      config: nodeConfigSchema.parse({
-        env: 'development',
-        http: { host: '127.0.0.1', port: 0 },
-        log: { level: 'silent' },
-        shutdown: { drainSeconds: 1 },
-        admin: { token: ADMIN },
-        control: { driver: 'pglite', dataDir: join(dir, 'data') },
-        push: {
-          apnsEndpoint: apns.origin,
-          caFile: cert.certFile,
-          maxAttempts: 2,
-          backoffInitialMilliseconds: 50,
-        },
-        webhooks: { allowNetworks: ['127.0.0.1'] },
-      }),
+    node = await startStandalone({
+      admin: { token: ADMIN },
+      push: {
+        apnsEndpoint: apns.origin,
+        caFile: cert.certFile,
+        maxAttempts: 2,
+        backoffInitialMilliseconds: 50,
+      },
+      webhooks: { allowNetworks: ['127.0.0.1'] },
     });
   }, 60_000);
 
@@ -67,24 +51,18 @@ describe('push_delivered / push_failed reach a real webhook receiver', () => {
     await apns?.close();
     await receiver.down();
     cert?.dispose();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** An app with APNs credentials and an endpoint for the push events at `/push/<id>`. */
   async function createApp(id: string): Promise<{ secret: string }> {
     const created = await call<{ secret: { secret: string } }>(ADMIN, 'POST', '/v1/admin/apps', { id });
     expect(created.status).toBe(201);
-    const team = randomBytes(5).toString('hex').toUpperCase();
-    const keyId = randomBytes(5).toString('hex').toUpperCase();
-    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    apns.addKey(team, keyId, ec.publicKey.export({ type: 'spki', format: 'pem' }).toString());
-    const up = await call(ADMIN, 'PUT', `/v1/admin/apps/${id}/push/apns`, {
-      key_p8: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      key_id: keyId,
-      team_id: team,
-      bundle_id: `com.example.${id}`,
-      environment: 'sandbox',
-    });
+    const up = await call(
+      ADMIN,
+      'PUT',
+      `/v1/admin/apps/${id}/push/apns`,
+      apns.newCredential(`com.example.${id}`),
+    );
     expect(up.status).toBeLessThan(300);
     const path = `/push/${id}`;
     const hook = await call<{ signing_secret: string }>(ADMIN, 'POST', `/v1/admin/apps/${id}/webhooks`, {

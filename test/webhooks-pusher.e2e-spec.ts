@@ -6,23 +6,19 @@
  * deliveries with an independent verifier, once per secret.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Pusher from 'pusher';
-import { nodeConfigSchema } from '@herald/config';
 import { LIFECYCLE_EVENTS, type LifecycleEvents } from '@herald/presence';
-import { startNode, type RunningNode } from '@herald/runtime';
+import type { RunningNode } from '@herald/runtime';
 import {
   adminRequest,
   signHs256,
+  startStandalone,
   TestClient,
   verifyStandardWebhook as verifyWith,
   WebhookReceiver,
   type ReceivedRequest,
 } from '@herald/testing';
 import { pusherHeaders } from '@herald/webhooks';
-import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
 
 const ADMIN = `adm_${randomBytes(24).toString('base64url')}`;
 
@@ -39,7 +35,6 @@ const PUSHER_EVENTS = [
 ];
 
 describe('webhooks: Pusher format and endpoint options', () => {
-  let dir: string;
   let node: RunningNode;
   /** Records every POST (path, headers, raw body) and answers 200. */
   const receiver = new WebhookReceiver();
@@ -47,29 +42,17 @@ describe('webhooks: Pusher format and endpoint options', () => {
   const got = receiver.all;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-webhooks-pusher-'));
     await receiver.start();
     base = receiver.url('');
-    node = await startNode({
-      role: 'standalone',
-      module: (c) => StandaloneModule.forRoot(c),
-      websocket: true,
-      config: nodeConfigSchema.parse({
-        env: 'development',
-        http: { host: '127.0.0.1', port: 0 },
-        log: { level: 'silent' },
-        shutdown: { drainSeconds: 1 },
-        admin: { token: ADMIN },
-        control: { driver: 'pglite', dataDir: join(dir, 'data') },
-        webhooks: { allowNetworks: ['127.0.0.1'], occupancyDebounceMilliseconds: 0 },
-      }),
+    node = await startStandalone({
+      admin: { token: ADMIN },
+      webhooks: { allowNetworks: ['127.0.0.1'], occupancyDebounceMilliseconds: 0 },
     });
   }, 60_000);
 
   afterAll(async () => {
     await node?.close();
     await receiver.down();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function createApp(id: string): Promise<{ key: string; secret: string }> {

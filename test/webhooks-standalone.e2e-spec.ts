@@ -6,13 +6,15 @@
  * window (DEBOUNCE_MS), so a client that reconnects within it is checked end to end.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { nodeConfigSchema } from '@herald/config';
-import { startNode, type RunningNode } from '@herald/runtime';
-import { adminRequest, signHs256, TestClient, WebhookReceiver, type ReceivedEvent } from '@herald/testing';
-import { StandaloneModule } from '../apps/standalone/src/standalone.module.js';
+import type { RunningNode } from '@herald/runtime';
+import {
+  adminRequest,
+  signHs256,
+  startStandalone,
+  TestClient,
+  WebhookReceiver,
+  type ReceivedEvent,
+} from '@herald/testing';
 
 const ADMIN = `adm_${randomBytes(24).toString('base64url')}`;
 /** Long enough that a reconnect (milliseconds on loopback) always lands inside it, even on a loaded CI. */
@@ -26,7 +28,6 @@ const CHANNEL_EVENTS = [
 ];
 
 describe('webhooks through the standalone node', () => {
-  let dir: string;
   let node: RunningNode;
   /** Signing secret per endpoint path (`/app/<app>`, `/conn/<app>`). */
   const secrets = new Map<string, string>();
@@ -35,29 +36,17 @@ describe('webhooks through the standalone node', () => {
     adminRequest<T>(node.url, ADMIN, method, path, body);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-webhooks-'));
     await receiver.start();
-    node = await startNode({
-      role: 'standalone',
-      module: (c) => StandaloneModule.forRoot(c),
-      websocket: true,
-      config: nodeConfigSchema.parse({
-        env: 'development',
-        http: { host: '127.0.0.1', port: 0 },
-        log: { level: 'silent' },
-        shutdown: { drainSeconds: 1 },
-        admin: { token: ADMIN },
-        control: { driver: 'pglite', dataDir: join(dir, 'data') },
-        // The receiver is on loopback: allow-listed here, refused by default.
-        webhooks: { allowNetworks: ['127.0.0.1'], occupancyDebounceMilliseconds: DEBOUNCE_MS },
-      }),
+    node = await startStandalone({
+      admin: { token: ADMIN },
+      // The receiver is on loopback: allow-listed here, refused by default.
+      webhooks: { allowNetworks: ['127.0.0.1'], occupancyDebounceMilliseconds: DEBOUNCE_MS },
     });
   }, 60_000);
 
   afterAll(async () => {
     await node?.close();
     await receiver.down();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Creates an app and an endpoint for `events` at `/<kind>/<app>` on the receiver. */

@@ -14,9 +14,14 @@
  * module init by then, so a gateway's bus consumers are subscribed), and the port is read from that
  * line (every node listens on port 0).
  *
+ * Control plane: with `ClusterOptions.postgres` the tenants live in a fresh PostgreSQL database of
+ * the run (dropped by `stop`), written through the admin API (`cluster.admin`, with the run's admin
+ * token; every process shares the run's master key).
+ *
  * Extending it: a setting a suite needs goes into `ClusterOptions.node` (a NodeConfigInput
- * fragment written into the shared config file) or, for one process only, `StartNodeOptions.env`;
- * a new role is a new entry in MAINS. Never change a default another suite relies on.
+ * fragment written into the shared config file) or, for one process only, `StartNodeOptions.node`
+ * (a config file of its own, from `cluster.config(...)`) and `StartNodeOptions.env`; a new role is
+ * a new entry in MAINS. Never change a default another suite relies on.
  * Requires `npm run build` first (`npm test` builds).
  */
 import { randomBytes } from 'node:crypto';
@@ -26,6 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeConfigInput } from '@herald/config';
 import { RestClient } from '../e2e/rest-client.js';
+import { adminOk } from '../webhooks/receiver.js';
 import { TestClient } from '../e2e/test-client.js';
 import { testConfigInput, type TestApp, type TestAppId, type TestNodeOptions } from '../e2e/test-node.js';
 import { signHs256, type TokenClaims } from '../e2e/tokens.js';
@@ -33,13 +39,17 @@ import { ManagedProcess } from './process.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-export type ClusterRole = 'api' | 'gateway' | 'push-dispatcher';
+export type ClusterRole = 'api' | 'gateway' | 'push-dispatcher' | 'webhook-dispatcher';
 
 const MAINS: Record<ClusterRole, string> = {
   api: 'dist/apps/api/src/main.js',
   gateway: 'dist/apps/gateway/src/main.js',
   'push-dispatcher': 'dist/apps/push-dispatcher/src/main.js',
+  'webhook-dispatcher': 'dist/apps/webhook-dispatcher/src/main.js',
 };
+
+/** Node settings as suites write them (every section but the apps and the HTTP listener). */
+export type ClusterNodeSettings = NonNullable<TestNodeOptions['node']>;
 
 /** How long a node may take from spawn to `listening` (Kafka group joins included). */
 const START_TIMEOUT_MS = 30_000;
@@ -56,13 +66,21 @@ export interface ClusterOptions {
   limits?: TestNodeOptions['limits'];
   /** Extra environment of the api process (e.g. a test-only hook). */
   apiEnv?: Record<string, string>;
-  /** Extra environment of every process (e.g. a shared HERALD_MASTER_KEY). */
+  /** Extra environment of every process. */
   env?: Record<string, string>;
+  /**
+   * A PostgreSQL server (`postgres://...`): the control plane moves into a fresh database on it
+   * (`control.driver: postgres`; `node.control` adds to it, e.g. a cache TTL), with an admin token
+   * and a master key of the run. `stop` drops the database.
+   */
+  postgres?: string;
 }
 
 export interface StartNodeOptions {
   /** Extra environment variables of this process only. */
   env?: Record<string, string>;
+  /** Settings of this process only, over the cluster's (`cluster.config(node)`), in a file of its own. */
+  node?: ClusterNodeSettings;
 }
 
 export interface ClusterNode {
@@ -77,6 +95,13 @@ export interface ClusterNode {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** An app created through the admin API during the run: what a client needs to connect. */
+export interface ClusterTenant {
+  id: string;
+  key: string;
+  secret: string;
+}
+
 export interface Cluster {
   /** Unique per run; also the Kafka topic prefix and (with `:`) the Redis key prefix. */
   prefix: string;
@@ -85,15 +110,28 @@ export interface Cluster {
   gateways: ClusterNode[];
   /** Every node started so far, dead or alive. */
   nodes: ClusterNode[];
-  /** Starts one more process of a role with the cluster's config (a replacement api, a new gateway). */
+  /**
+   * Starts one more process of a role (a replacement api, a new gateway, a dispatcher) with the
+   * cluster's config, or with `options.node` over it.
+   */
   startNode(role: ClusterRole, options?: StartNodeOptions): Promise<ClusterNode>;
+  /**
+   * The config every process of this cluster runs with (all roles read the same file, as the
+   * chart's pods read one ConfigMap): Kafka and Redis with the run's prefixes, the control plane,
+   * `ClusterOptions.node`; `overrides` replace whole sections over it.
+   */
+  config(overrides?: ClusterNodeSettings): NodeConfigInput;
+  /** The run's admin token (with `ClusterOptions.postgres`; undefined otherwise). */
+  adminToken: string | undefined;
+  /** An admin API call through the current api with the run's admin token; throws on a non-2xx answer. */
+  admin<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** The REST client of an app against a node (default: the current api). */
   rest(app: TestApp, node?: ClusterNode): RestClient;
-  wsUrl(node: ClusterNode, app: TestApp): string;
-  /** Opens a WebSocket to `node` and connects as `user`. */
+  wsUrl(node: ClusterNode, app: TestApp | ClusterTenant): string;
+  /** Opens a WebSocket to `node` and connects as `user` (an HS256 token signed with the app's secret). */
   connect(
     node: ClusterNode,
-    app: TestApp,
+    app: TestApp | ClusterTenant,
     user: string,
     claims?: Omit<TokenClaims, 'sub'>,
   ): Promise<TestClient>;
@@ -115,6 +153,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const prefix = `hc${randomBytes(5).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'herald-cluster-'));
   const configFile = join(dir, 'herald.json');
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  const adminToken = options.postgres ? `adm_${randomBytes(24).toString('base64url')}` : undefined;
+  const sharedEnv: Record<string, string> = { ...options.env };
+  if (options.postgres) {
+    const { createPostgresDatabase } = await import('@herald/control/testing');
+    database = await createPostgresDatabase(options.postgres);
+    sharedEnv['HERALD_MASTER_KEY'] ??= randomBytes(32).toString('base64');
+  }
   const input = testConfigInput({ node: options.node, limits: options.limits });
   const config: NodeConfigInput = {
     ...input,
@@ -129,8 +175,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     redis: { url: options.redis, keyPrefix: `${prefix}:` },
     ...options.node,
+    ...(database && adminToken
+      ? {
+          control: { driver: 'postgres', postgresUrl: database.url, ...options.node?.control },
+          admin: { token: adminToken, ...options.node?.admin },
+        }
+      : {}),
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const configOf = (overrides: ClusterNodeSettings = {}): NodeConfigInput => ({ ...config, ...overrides });
 
   const { nodeConfigSchema } = await import('@herald/config');
   const parsed = nodeConfigSchema.parse(config);
@@ -159,8 +212,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     delete env['NODE_OPTIONS'];
     env['NODE_NO_WARNINGS'] = '1';
     env['HERALD_CONFIG'] = configFile;
+    if (opts.node) {
+      env['HERALD_CONFIG'] = join(dir, `${nodeId}.json`);
+      writeFileSync(env['HERALD_CONFIG'], JSON.stringify(configOf(opts.node), null, 2));
+    }
     env['HERALD_NODE_ID'] = nodeId;
-    Object.assign(env, options.env, role === 'api' ? options.apiEnv : undefined, opts.env);
+    Object.assign(env, sharedEnv, role === 'api' ? options.apiEnv : undefined, opts.env);
     const proc = new ManagedProcess(nodeId, process.execPath, [MAINS[role]], env, ROOT);
     let port: number;
     try {
@@ -204,6 +261,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         }),
     );
     rmSync(dir, { recursive: true, force: true });
+    await database?.drop();
   };
 
   try {
@@ -218,12 +276,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       gateways,
       nodes,
       startNode,
+      config: configOf,
+      adminToken,
+      admin: <T>(method: string, path: string, body?: unknown) => {
+        if (adminToken === undefined)
+          return Promise.reject(new Error('cluster.admin needs ClusterOptions.postgres'));
+        return adminOk<T>(cluster.api.url, adminToken, method, path, body);
+      },
       rest: (app, node) => new RestClient((node ?? cluster.api).url, app.id, app.secret),
-      wsUrl: (node, app) => `${node.url.replace(/^http/, 'ws')}/connection/websocket?key=${app.key}`,
-      connect: async (node, app, user, claims) => {
+      wsUrl: (node, app) =>
+        `${node.url.replace(/^http/, 'ws')}/connection/websocket?key=${encodeURIComponent(app.key)}`,
+      connect: async (node, app, user, claims = {}) => {
         const client = await TestClient.open(cluster.wsUrl(node, app));
         clients.add(client);
-        await client.request({ cmd: 'connect', token: app.token(user, claims) });
+        const token = signHs256(app.secret, { aud: app.id, ...claims, sub: user });
+        await client.request({ cmd: 'connect', token });
         return client;
       },
       stop,

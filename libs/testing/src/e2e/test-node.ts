@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppConfig, AppConfigInput, AppLimits, NodeConfig, NodeConfigInput } from '@herald/config';
 import type { DisconnectDef } from '@herald/protocol';
 import { RestClient } from './rest-client.js';
+import { bootStandalone } from './standalone.js';
 import { DEFAULT_WAIT_MS, TestClient, withTimeout, type OpenOptions } from './test-client.js';
 import { signHs256, type TokenClaims } from './tokens.js';
 
@@ -159,18 +160,8 @@ export function testConfigInput(options: TestNodeOptions = {}): NodeConfigInput 
 }
 
 export async function startTestNode(options: TestNodeOptions = {}): Promise<TestNode> {
-  // One at a time: jest's ESM loader fails ("not in cache") on concurrent imports of shared modules.
-  const { nodeConfigSchema } = await import('@herald/config');
-  const { startNode } = await import('@herald/runtime');
+  const running = await bootStandalone(testConfigInput(options));
   const { ClientService } = await import('@herald/core');
-  const { StandaloneModule } = await import('../../../../apps/standalone/src/standalone.module.js');
-  const config = nodeConfigSchema.parse(testConfigInput(options));
-  const running = await startNode({
-    role: 'standalone',
-    module: (c) => StandaloneModule.forRoot(c),
-    websocket: true,
-    config,
-  });
 
   const serverCloses = new EventLog<ServerClose>();
   const clientService = running.app.get(ClientService);

@@ -18,7 +18,7 @@
  * `handle`, with Apple's reason string; every request is recorded in `requests` (an EventLog, so tests
  * wait on it instead of sleeping).
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import {
   createSecureServer,
   type Http2SecureServer,
@@ -68,6 +68,15 @@ export interface ApnsProviderTokenRecord {
   accepted: boolean;
 }
 
+/** An APNs credential as the admin API takes it (`PUT /v1/admin/apps/{id}/push/apns`). */
+export interface ApnsCredentialBody {
+  key_p8: string;
+  key_id: string;
+  team_id: string;
+  bundle_id: string;
+  environment: 'sandbox';
+}
+
 export interface FakeApnsOptions {
   /** Least time between two provider-token changes of one key (default 20 min, Apple's); 0: no check. */
   tokenUpdateIntervalMs?: number;
@@ -113,6 +122,24 @@ export class FakeApnsServer {
   /** Accept provider tokens signed by this key (`kid` = keyId) for this team. */
   addKey(team: string, keyId: string, publicKeyPem: string): void {
     this.teamKeys.set(keyId, { team, publicKey: publicKeyPem });
+  }
+
+  /**
+   * A new ES256 provider key that this fake accepts (registered as `addKey` does), as the admin API
+   * takes it. Team and key ids are random unless given.
+   */
+  newCredential(bundleId: string, ids: { team?: string; keyId?: string } = {}): ApnsCredentialBody {
+    const team = ids.team ?? randomBytes(5).toString('hex').toUpperCase();
+    const keyId = ids.keyId ?? randomBytes(5).toString('hex').toUpperCase();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    this.addKey(team, keyId, ec.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    return {
+      key_p8: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      key_id: keyId,
+      team_id: team,
+      bundle_id: bundleId,
+      environment: 'sandbox',
+    };
   }
 
   /** The next requests for `token` get these answers, in order; then 200. */

@@ -69,6 +69,18 @@ export function verifyStandardWebhook(secret: string, h: IncomingHttpHeaders, bo
     });
 }
 
+/**
+ * Webhook settings of a node that delivers to a WebhookReceiver in a test that waits on retries in
+ * real time: the loopback receiver allowed (refused by default), a 1 s request timeout (so a
+ * delivery lease lasts 3 s) and backoff from 200 ms up to 1 s. Tests spread it and add their own.
+ */
+export const FAST_WEBHOOK_SETTINGS = {
+  allowNetworks: ['127.0.0.1'],
+  requestTimeoutMilliseconds: 1000,
+  backoffInitialMilliseconds: 200,
+  backoffMaxMilliseconds: 1000,
+};
+
 export class WebhookReceiver {
   private server?: Server;
   port = 0;
