@@ -249,6 +249,19 @@ export function controlStoreContract(name: string, open: () => Promise<TestDatab
       expect(await errorOf(f.store.deletePushCredential('acme', 'apns'))).toBe(ErrorCode.NOT_FOUND);
     });
 
+    it('imports the same config apps from several nodes at once (a cluster starting together)', async () => {
+      const apps = ['n1', 'n2', 'n3'].map((id) =>
+        appConfigSchema.parse({
+          id,
+          keys: [`${id}-key-1`],
+          secrets: [randomBytes(24).toString('base64url')],
+        }),
+      );
+      // Each import is its own transaction (its own connection on PostgreSQL), as on separate nodes.
+      await Promise.all(Array.from({ length: 4 }, () => f.store.importConfigApps(apps)));
+      for (const app of apps) expect((await f.store.getAppByKey(app.keys[0]))?.id).toBe(app.id);
+    });
+
     it('imports config apps as managed by file: read-only through the admin side, replaced on re-import', async () => {
       const file = (id: string, key: string): AppConfig =>
         appConfigSchema.parse({ id, keys: [key], secrets: [randomBytes(24).toString('base64url')] });

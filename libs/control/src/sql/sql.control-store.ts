@@ -31,6 +31,9 @@ import { SecretsRepository, type SecretRow } from './repositories/secrets.reposi
 import { WebhooksRepository } from './repositories/webhooks.repository.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
+/** Arbitrary constant naming the config-app import among the database's advisory locks. */
+const CONFIG_IMPORT_LOCK = 48_157_006;
+
 /** Scopes of a secret created with an app, or imported from a config file (file secrets: all). */
 export const DEFAULT_SECRET_SCOPES: readonly SecretScope[] = ['publish', 'token', 'stats'];
 
@@ -420,6 +423,9 @@ export class SqlControlStore implements ControlStore, ControlSource, ControlAdmi
    */
   async importConfigApps(apps: readonly AppConfig[]): Promise<{ imported: string[]; removed: string[] }> {
     return this.db.transaction(async (tx) => {
+      // Nodes of a cluster start together with the same config file: one import at a time, so a
+      // node never finds the keys another node's concurrent import of the same app just inserted.
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [CONFIG_IMPORT_LOCK]);
       const imported: string[] = [];
       for (const app of apps) {
         const existing = await this.apps.get(tx, app.id, { forUpdate: true });
