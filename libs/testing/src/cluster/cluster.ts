@@ -265,10 +265,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
-    const [api, ...gateways] = await Promise.all([
+    // Settle every start before deciding: a node still starting when another failed would otherwise
+    // be left running by the stop below (it joins `nodes` after stop has read it).
+    const started = await Promise.allSettled([
       startNode('api'),
       ...Array.from({ length: options.gateways ?? 2 }, () => startNode('gateway')),
     ]);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [api, ...gateways] = started.map((r) => (r as PromiseFulfilledResult<ClusterNode>).value);
     const cluster: Cluster = {
       prefix,
       apps,
