@@ -33,6 +33,9 @@ const consumerLag = processMetric(
   }),
 );
 
+/** Attempts at creating a topic whose metadata is still settling (see createTopic). */
+const TOPIC_CREATE_ATTEMPTS = 5;
+
 /** At most this many records go in one produce request. */
 const MAX_BATCH_RECORDS = 500;
 
@@ -372,14 +375,25 @@ export class KafkaBus implements Bus, OnModuleDestroy {
 
   private async createTopic(name: string): Promise<string> {
     const admin = await this.admin();
-    // Resolves false when the topic exists (another node created it first).
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic: name, numPartitions: this.core.partitions, replicationFactor: this.replicationFactor },
-      ],
-    });
-    return name;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Resolves false when the topic exists (another node created it first).
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [
+            { topic: name, numPartitions: this.core.partitions, replicationFactor: this.replicationFactor },
+          ],
+        });
+        return name;
+      } catch (err) {
+        // Right after a topic is created (by this node or by another one starting at the same time)
+        // the broker can answer the leader check with UNKNOWN_TOPIC_OR_PARTITION for a moment, which
+        // kafkajs does not retry; a node starting then would fail its start. Retried a few times.
+        const settling = err instanceof KafkaJSProtocolError && err.type === 'UNKNOWN_TOPIC_OR_PARTITION';
+        if (!settling || attempt >= TOPIC_CREATE_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, this.core.backoffMs(attempt)));
+      }
+    }
   }
 }
 
