@@ -455,6 +455,32 @@ async function runScenario(target, subs) {
   }
 }
 
+/**
+ * Collects the workers' reports, polling (every 250 ms, at most 15 s) until `expected` deliveries of
+ * the window's publications have arrived or the count has not moved for 2 s; then merges them.
+ * `received` is what the loadgens counted of those deliveries.
+ */
+async function drainReports(workers, expected, { wait = true } = {}) {
+  const collect = () => Promise.all(workers.map((w) => w.call({ type: 'report' }, 'report')));
+  let reports = await collect();
+  let received = reports.reduce((a, r) => a + r.sentInWindow, 0);
+  for (let i = 0, still = 0; wait && i < 60 && received < expected && still < 8; i++) {
+    await sleep(250);
+    reports = await collect();
+    const now = reports.reduce((a, r) => a + r.sentInWindow, 0);
+    still = now === received ? still + 1 : 0;
+    received = now;
+  }
+  const hist = new Histogram();
+  for (const r of reports) hist.merge(r.hist);
+  return {
+    received,
+    hist,
+    recv: reports.reduce((a, r) => a + r.recvInWindow, 0),
+    dropped: reports.reduce((a, r) => a + r.dropped, 0),
+  };
+}
+
 async function runPhase({ mode, subs, server, loadgens, publisher }) {
   const fixed = mode === 'fixed';
   const rate = opts.offered / subs; // publications per second in the fixed phase
@@ -496,22 +522,7 @@ async function runPhase({ mode, subs, server, loadgens, publisher }) {
 
   // Drain: wait until every publication sent in the window has arrived (or nothing moves for 2 s).
   const expected = pub.publishedInWindow * subs;
-  const collect = () =>
-    Promise.all([...loadgens, publisher].map((w) => w.call({ type: 'report' }, 'report')));
-  let reports = await collect();
-  let received = reports.reduce((a, r) => a + r.sentInWindow, 0);
-  for (let i = 0, still = 0; i < 60 && received < expected && still < 8; i++) {
-    await sleep(250);
-    reports = await collect();
-    const now = reports.reduce((a, r) => a + r.sentInWindow, 0);
-    still = now === received ? still + 1 : 0;
-    received = now;
-  }
-
-  const hist = new Histogram();
-  for (const r of reports) hist.merge(r.hist);
-  const recv = reports.reduce((a, r) => a + r.recvInWindow, 0);
-  const dropped = reports.reduce((a, r) => a + r.dropped, 0);
+  const { received, hist, recv, dropped } = await drainReports([...loadgens, publisher], expected);
   const serverCpu = cpu1.server - cpu0.server;
   const lgCpu = cpu1.loadgens.map((c, i) => (c - cpu0.loadgens[i]) / opts.measureS);
   const pubCpu = (cpu1.publisher - cpu0.publisher) / opts.measureS;
@@ -786,22 +797,11 @@ async function runClusterPhase({ mode, subs, loadgens, publisher, procs, flood, 
   const publishedInWindow = isFlood ? pub.producedInWindow : pub.publishedInWindow;
 
   // Drain (bounded): every delivery of a publication sent in the window, or nothing moves for 2 s.
+  // A flood of records nobody subscribed to has nothing to drain.
   const expected = publishedInWindow * subs;
-  const collect = () =>
-    Promise.all([...loadgens, publisher].map((w) => w.call({ type: 'report' }, 'report')));
-  let reports = await collect();
-  let received = reports.reduce((a, r) => a + r.sentInWindow, 0);
-  for (let i = 0, still = 0; i < 60 && received < expected && still < 8 && mode !== 'flood-void'; i++) {
-    await sleep(250);
-    reports = await collect();
-    const now = reports.reduce((a, r) => a + r.sentInWindow, 0);
-    still = now === received ? still + 1 : 0;
-    received = now;
-  }
-  const hist = new Histogram();
-  for (const r of reports) hist.merge(r.hist);
-  const recv = reports.reduce((a, r) => a + r.recvInWindow, 0);
-  const dropped = reports.reduce((a, r) => a + r.dropped, 0);
+  const { received, hist, recv, dropped } = await drainReports([...loadgens, publisher], expected, {
+    wait: mode !== 'flood-void',
+  });
   const S = opts.measureS;
   const processes = procs.map((p, i) => {
     const cpu = c1.procs[i].cpu - c0.procs[i].cpu;

@@ -1,5 +1,5 @@
 /**
- * DeviceStore: push device tokens of each app's users (registration REST API in libs/push, read by
+ * DeviceStore: push device tokens of each app's users (registration REST API in libs/rest/src/push, read by
  * the push dispatcher, which also deletes the tokens a provider reports unregistered).
  *
  * Guarantees: a device is identified by (app, platform, token); registering it again moves it to the

@@ -33,9 +33,6 @@ const consumerLag = processMetric(
   }),
 );
 
-/** Attempts at creating a topic whose metadata is still settling (see createTopic). */
-const TOPIC_CREATE_ATTEMPTS = 5;
-
 /** At most this many records go in one produce request. */
 const MAX_BATCH_RECORDS = 500;
 
@@ -375,25 +372,21 @@ export class KafkaBus implements Bus, OnModuleDestroy {
 
   private async createTopic(name: string): Promise<string> {
     const admin = await this.admin();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // Resolves false when the topic exists (another node created it first).
-        await admin.createTopics({
+    // Right after a topic is created (by this node or by another one starting at the same time)
+    // the broker can answer the leader check with UNKNOWN_TOPIC_OR_PARTITION for a moment, which
+    // kafkajs does not retry; a node starting then would fail its start.
+    await whileSettling(
+      // Resolves false when the topic exists (another node created it first).
+      () =>
+        admin.createTopics({
           waitForLeaders: true,
           topics: [
             { topic: name, numPartitions: this.core.partitions, replicationFactor: this.replicationFactor },
           ],
-        });
-        return name;
-      } catch (err) {
-        // Right after a topic is created (by this node or by another one starting at the same time)
-        // the broker can answer the leader check with UNKNOWN_TOPIC_OR_PARTITION for a moment, which
-        // kafkajs does not retry; a node starting then would fail its start. Retried a few times.
-        const settling = err instanceof KafkaJSProtocolError && err.type === 'UNKNOWN_TOPIC_OR_PARTITION';
-        if (!settling || attempt >= TOPIC_CREATE_ATTEMPTS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, this.core.backoffMs(attempt)));
-      }
-    }
+        }),
+      (err) => err.type === 'UNKNOWN_TOPIC_OR_PARTITION',
+    );
+    return name;
   }
 }
 
@@ -630,23 +623,37 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The topic's latest offsets. A topic that another node has just created may still be electing
- * its partition leaders (createTopics waits for leaders only in the node that created it), and
- * the broker answers NOT_LEADER meanwhile: retriable protocol errors are retried a bounded number
- * of times with a growing delay (about 5 s in all), as kafkajs does for its own requests.
+ * Runs an admin call, again while it fails with a protocol error that only says a new topic is still
+ * settling (`settling`): at most 10 attempts with a growing delay (about 5 s in all), as kafkajs does
+ * for its own requests. Any other error passes through at once.
  */
-async function startOffsets(
-  admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string }[]> },
-  topic: string,
-): Promise<{ partition: number; offset: string }[]> {
+async function whileSettling<T>(
+  call: () => Promise<T>,
+  settling: (err: InstanceType<typeof KafkaJSProtocolError>) => boolean,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await admin.fetchTopicOffsets(topic);
+      return await call();
     } catch (err) {
-      if (!(err instanceof KafkaJSProtocolError && err.retriable) || attempt >= 10) throw err;
+      if (!(err instanceof KafkaJSProtocolError && settling(err)) || attempt >= 10) throw err;
       await new Promise<void>((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
+}
+
+/**
+ * The topic's latest offsets. A topic that another node has just created may still be electing
+ * its partition leaders (createTopics waits for leaders only in the node that created it), and
+ * the broker answers NOT_LEADER meanwhile: retriable protocol errors are retried.
+ */
+function startOffsets(
+  admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; offset: string }[]> },
+  topic: string,
+): Promise<{ partition: number; offset: string }[]> {
+  return whileSettling(
+    () => admin.fetchTopicOffsets(topic),
+    (err) => err.retriable,
+  );
 }
 
 /**
